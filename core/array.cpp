@@ -1,0 +1,84 @@
+#include "core/array.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace netkit {
+
+Array Array::filled(std::vector<int64_t> dims, float value) {
+  Array a;
+  a.data_.assign(static_cast<size_t>(checked_product(dims)), value);
+  a.dims_ = std::move(dims);
+  return a;
+}
+
+Array::Array(const Shape& shape, float fill) : Array(filled(shape.dims(), fill)) {}
+
+Array::Array(std::vector<int64_t> dims, const std::vector<float>& data) : Array(filled(std::move(dims), 0.0f)) {
+  check_length(static_cast<int64_t>(data.size()));
+  std::copy(data.begin(), data.end(), data_.begin());
+}
+
+void Array::check_length(int64_t n) const {
+  if (n != size())
+    throw ShapeError("array " + dims_to_string(dims_), "data length does not match the dimensions",
+                     std::to_string(size()) + " values", std::to_string(n));
+}
+
+namespace {
+
+// Flattens a nested list, recording the dimensions of the first element at each level and
+// rejecting ragged lists.
+void flatten(double v, size_t, std::vector<int64_t>&, std::vector<float>& out) {
+  out.push_back(static_cast<float>(v));
+}
+
+template <class L>
+void flatten(const std::initializer_list<L>& list, size_t level, std::vector<int64_t>& dims,
+             std::vector<float>& out) {
+  int64_t n = static_cast<int64_t>(list.size());
+  if (dims.size() <= level) dims.push_back(n);
+  else if (dims[level] != n)
+    throw ShapeError("array literal, level " + std::to_string(level + 1), "ragged nested list",
+                     std::to_string(dims[level]) + " elements", std::to_string(n));
+  for (const L& item : list) flatten(item, level + 1, dims, out);
+}
+
+template <class L>
+Array from_literal(const std::initializer_list<L>& list) {
+  std::vector<int64_t> dims;
+  std::vector<float> values;
+  flatten(list, 0, dims, values);
+  return Array(dims, values);
+}
+
+}  // namespace
+
+Array::Array(std::initializer_list<std::initializer_list<double>> v) : Array(from_literal(v)) {}
+Array::Array(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v)
+    : Array(from_literal(v)) {}
+Array::Array(
+    std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> v)
+    : Array(from_literal(v)) {}
+
+Array Array::reshaped(std::vector<int64_t> dims) const {
+  Array out = zeros(std::move(dims));
+  out.check_length(size());
+  std::copy(data_.begin(), data_.end(), out.data_.begin());
+  return out;
+}
+
+bool Array::bit_equal(const Array& other) const {
+  return dims_ == other.dims_ &&
+         (data_.empty() || std::memcmp(data_.data(), other.data_.data(), data_.size() * sizeof(float)) == 0);
+}
+
+bool Array::all_finite() const {
+  for (float x : data_)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+}  // namespace netkit

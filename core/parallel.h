@@ -1,0 +1,22 @@
+// Thread count for netkit's OpenMP loops and for OpenBLAS. The count comes from
+// NETKIT_NUM_THREADS, else OMP_NUM_THREADS, else the number of cores, and can be set by the API.
+// Kernels split work into pieces that do not depend on the thread count, so results do not either.
+#pragma once
+
+#include <cstdint>
+
+namespace netkit {
+
+int num_threads();
+// Sets the count for netkit's loops and for OpenBLAS (which must not oversubscribe the cores).
+void set_num_threads(int n);
+
+// Runs body(i) for i in [0, n) on num_threads() threads, static schedule.
+template <class F>
+void parallel_for(int64_t n, F&& body) {
+  const int threads = n > 1 ? num_threads() : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace netkit

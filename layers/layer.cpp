@@ -1,0 +1,34 @@
+#include "layers/layer.h"
+
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace netkit {
+
+const char* mode_name(Mode mode) { return mode == Mode::Train ? "Train" : "Test"; }
+
+const char* role_name(ArrayRole role) {
+  switch (role) {
+    case ArrayRole::Learnable: return "learnable";
+    case ArrayRole::Moving: return "moving";
+    case ArrayRole::Saved: break;
+  }
+  return "saved";
+}
+
+void Layer::check_array(const std::string&, const Array&) const {}
+
+std::string Layer::unknown_shape_reason(const std::string& array) const {
+  return "the shape of array " + in_quotes(array) + " is not known";
+}
+
+void Layer::update_moving(const MovingUpdateArgs&) const {}
+
+size_t array_index(const std::vector<ArrayDecl>& decls, const std::string& name) {
+  for (size_t i = 0; i < decls.size(); ++i)
+    if (decls[i].name == name) return i;
+  throw std::out_of_range("no array named " + name);
+}
+
+}  // namespace netkit

@@ -1,0 +1,113 @@
+// The Layer contract (DESIGN.md section 4). A layer object is only its configuration: every
+// method is const. Arrays live in the net's array store; activations, gradients and per-node
+// saved values live with the executor, which hands the layer raw pointers.
+//
+// Array order: arrays() lists the learnable and moving arrays ("params") first, then the saved
+// ones; ForwardArgs::params, BackwardArgs::param_grads and MovingUpdateArgs::moving are indexed
+// like the params, ForwardArgs::saved like the saved arrays.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/array.h"
+#include "core/shape.h"
+#include "layers/initializer.h"
+
+namespace netkit {
+
+enum class Mode { Test, Train };
+const char* mode_name(Mode mode);
+
+enum class ArrayRole {
+  Learnable,  // trained by the optimiser
+  Moving,     // state updated by the moving update (e.g. batch-norm statistics), never by gradients
+  Saved,      // written by a Train-mode forward, read by backward and the moving update
+};
+const char* role_name(ArrayRole role);
+
+struct ArrayDecl {
+  std::string name;
+  Shape shape;  // may be partial while shapes are still being inferred
+  ArrayRole role;
+  Initializer initializer;
+  double l2_factor = 0.0;  // scales the trainer's L2 coefficient for this array
+  bool shareable = true;   // moving arrays are never shared
+};
+
+// The shapes around one layer during inference: ports in port order, learnable and moving
+// arrays by name. infer_shapes refines what is unknown and throws ShapeError on a conflict.
+struct LayerShapes {
+  std::vector<Shape> inputs, outputs;
+  std::map<std::string, Shape> arrays;
+};
+
+struct ForwardArgs {
+  Mode mode = Mode::Test;
+  int64_t batch = 0;
+  std::vector<Shape> input_shapes;  // per example, fully known
+  std::vector<const float*> inputs;
+  std::vector<float*> outputs;
+  std::vector<const float*> params;
+  std::vector<float*> saved;
+};
+
+struct BackwardArgs {
+  Mode mode = Mode::Test;  // the mode of the forward pass being differentiated
+  int64_t batch = 0;
+  std::vector<Shape> input_shapes;
+  std::vector<const float*> inputs, outputs, output_grads;
+  std::vector<float*> input_grads;       // nullptr where no gradient is wanted
+  bool overwrite_input_grads = false;    // false: accumulate (+=); true: the buffers are written
+  std::vector<const float*> params;
+  std::vector<float*> param_grads;       // accumulated; nullptr for moving or frozen arrays
+  std::vector<const float*> saved;
+};
+
+struct MovingUpdateArgs {
+  int64_t batch = 0;
+  std::vector<Shape> input_shapes;
+  int64_t update_count = 1;               // 1 for this layer's first moving update
+  std::vector<const float*> saved;        // from the Train-mode forward pass of this step
+  std::vector<float*> moving;             // non-null only for the moving arrays to update
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // User-facing type name and registry key, e.g. "BatchNormalization".
+  virtual std::string type() const = 0;
+  virtual std::vector<std::string> input_ports() const { return {"Input"}; }
+  virtual std::vector<std::string> output_ports() const { return {"Output"}; }
+
+  virtual void infer_shapes(LayerShapes& shapes) const = 0;
+  virtual std::vector<ArrayDecl> arrays(const LayerShapes& shapes) const = 0;
+  // Rejects values a learnable or moving array may not hold (e.g. a negative variance);
+  // the shape has already been checked.
+  virtual void check_array(const std::string& name, const Array& value) const;
+  // Why the shape of `array` is still unknown, in the user's terms (used by initialization errors).
+  virtual std::string unknown_shape_reason(const std::string& array) const;
+
+  virtual void forward(const ForwardArgs& args) const = 0;
+  virtual void backward(const BackwardArgs& args) const = 0;
+  // Folds this step's saved statistics into the moving arrays. Default: nothing to do.
+  virtual void update_moving(const MovingUpdateArgs& args) const;
+
+  // Every option of the layer's own with its current value, as JSON.
+  virtual nlohmann::json options() const = 0;
+  // True when an option holds a user function, which no file can hold.
+  virtual bool has_user_functions() const { return false; }
+};
+
+using LayerPtr = std::shared_ptr<const Layer>;
+
+// Index of `name` in a declaration list; throws std::out_of_range if absent.
+size_t array_index(const std::vector<ArrayDecl>& decls, const std::string& name);
+
+}  // namespace netkit

@@ -1,0 +1,75 @@
+#include "layers/option_reader.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace netkit {
+
+OptionReader::OptionReader(const nlohmann::json& options, std::string layer_type)
+    : options_(options), type_(std::move(layer_type)) {
+  if (!options_.is_null() && !options_.is_object())
+    throw OptionError(type_ + " options", "options must be a JSON object", "an object", json_type_name(options_));
+}
+
+std::string OptionReader::where(const std::string& name) const { return type_ + " option " + in_quotes(name); }
+
+const nlohmann::json* OptionReader::raw(const std::string& name) {
+  known_.insert(name);
+  if (options_.is_null()) return nullptr;
+  auto it = options_.find(name);
+  return it == options_.end() ? nullptr : &*it;
+}
+
+double OptionReader::number(const std::string& name, double fallback) {
+  const nlohmann::json* v = raw(name);
+  if (!v) return fallback;
+  if (!v->is_number()) throw OptionError(where(name), "wrong type", "a number", json_type_name(*v));
+  double x = v->get<double>();
+  if (!std::isfinite(x)) throw OptionError(where(name), "not finite", "a finite number", v->dump());
+  return x;
+}
+
+bool OptionReader::boolean(const std::string& name, bool fallback) {
+  const nlohmann::json* v = raw(name);
+  if (!v) return fallback;
+  if (!v->is_boolean()) throw OptionError(where(name), "wrong type", "true or false", json_type_name(*v));
+  return v->get<bool>();
+}
+
+std::string OptionReader::choice(const std::string& name, const std::string& fallback,
+                                 const std::vector<std::string>& allowed) {
+  const nlohmann::json* v = raw(name);
+  if (!v) return fallback;
+  if (v->is_string())
+    for (const auto& a : allowed)
+      if (a == v->get<std::string>()) return a;
+  throw OptionError(where(name), "invalid value", "one of " + join_names(allowed), v->dump());
+}
+
+void OptionReader::finish() const {
+  if (options_.is_null()) return;
+  for (auto it = options_.begin(); it != options_.end(); ++it) {
+    if (!known_.count(it.key())) {
+      throw OptionError(type_ + " options", "unknown option " + in_quotes(it.key()),
+                        "one of " + join_names({known_.begin(), known_.end()}), in_quotes(it.key()));
+    }
+  }
+}
+
+std::string json_type_name(const nlohmann::json& value) {
+  if (value.is_number()) return "a number (" + value.dump() + ")";
+  if (value.is_string()) return "a string (" + value.dump() + ")";
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_null()) return "null";
+  if (value.is_array()) return "a list";
+  return "an object";
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + in_quotes(n);
+  return s;
+}
+
+}  // namespace netkit

@@ -1,0 +1,35 @@
+// Reads a layer's options from JSON with typed, located errors, and rejects unknown names.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace netkit {
+
+class OptionReader {
+ public:
+  OptionReader(const nlohmann::json& options, std::string layer_type);
+
+  double number(const std::string& name, double fallback);
+  bool boolean(const std::string& name, bool fallback);
+  std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& allowed);
+  // The raw value, or nullptr when absent (for options with their own structure).
+  const nlohmann::json* raw(const std::string& name);
+  // Throws OptionError for any option not read, listing the known names.
+  void finish() const;
+  // "BatchNormalization option \"Epsilon\"": the location used in messages.
+  std::string where(const std::string& name) const;
+
+ private:
+  const nlohmann::json& options_;
+  std::string type_;
+  std::set<std::string> known_;
+};
+
+std::string json_type_name(const nlohmann::json& value);
+std::string join_names(const std::vector<std::string>& names);
+
+}  // namespace netkit

@@ -1,0 +1,43 @@
+#include "layers/registry.h"
+
+#include <functional>
+#include <map>
+
+#include "core/error.h"
+#include "layers/batch_norm.h"
+#include "layers/option_reader.h"
+
+namespace netkit {
+
+namespace {
+
+using Factory = std::function<LayerPtr(const nlohmann::json&)>;
+
+template <class L>
+Factory factory() {
+  return [](const nlohmann::json& options) { return std::make_shared<const L>(options); };
+}
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table{
+      {"BatchNormalization", factory<BatchNormalization>()},
+  };
+  return table;
+}
+
+}  // namespace
+
+LayerPtr make_layer(const std::string& type, const nlohmann::json& options) {
+  auto it = factories().find(type);
+  if (it == factories().end())
+    throw OptionError("layer type", "unknown layer type", "one of " + join_names(known_layer_types()), in_quotes(type));
+  return it->second(options);
+}
+
+std::vector<std::string> known_layer_types() {
+  std::vector<std::string> names;
+  for (const auto& entry : factories()) names.push_back(entry.first);
+  return names;
+}
+
+}  // namespace netkit

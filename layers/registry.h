@@ -1,0 +1,15 @@
+// Layer registry: type name -> factory from JSON options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace netkit {
+
+// Builds a layer of `type` from its own options; an unknown type throws OptionError listing the known ones.
+LayerPtr make_layer(const std::string& type, const nlohmann::json& options = nullptr);
+std::vector<std::string> known_layer_types();
+
+}  // namespace netkit

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's commands. On a fresh Debian 12 machine this installs what is missing (apt;
+# sudo when not root), builds netkit and then
+#   tools/run.sh test    runs every test
+# Set NETKIT_BUILD_DIR to build elsewhere (default: build/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake make g++ libopenblas-dev nlohmann-json3-dev catch2)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "netkit: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
+}
+
+build() {
+  local dir=${NETKIT_BUILD_DIR:-build}
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}
+
+case "${1:-}" in
+  test)
+    install_missing
+    build
+    ctest --test-dir "${NETKIT_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+    ;;
+  *)
+    echo "usage: tools/run.sh test" >&2
+    exit 2
+    ;;
+esac
