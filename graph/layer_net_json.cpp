@@ -1,5 +1,6 @@
 #include "graph/layer_net_json.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -66,6 +67,9 @@ LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& wh
   const auto& type = member(record, "type", where);
   if (!type.is_string()) throw FormatError(where + "/type", "wrong type", "a layer type name", json_type_name(type));
   const std::string type_name = type.get<std::string>();
+  const auto known = known_layer_types();
+  if (std::find(known.begin(), known.end(), type_name) == known.end())
+    throw FormatError(where + "/type", "unknown layer type", "one of " + join_names(known), in_quotes(type_name));
   const auto options = record.value("options", nlohmann::json::object());
   const LayerPtr layer = at_pointer(where + "/options", [&] { return make_layer(type_name, options); });
 

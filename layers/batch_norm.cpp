@@ -137,7 +137,7 @@ void BatchNormalization::check_array(const std::string& name, const Array& value
       throw InitializationError(where, "value is not finite", "a finite number", number_text(value[c]));
     if (name == "MovingVariance" && !(static_cast<double>(value[c]) + config_.epsilon > 0))
       throw InitializationError(where, "MovingVariance + Epsilon must be positive",
-                                "a variance > " + number_text(-config_.epsilon), number_text(value[c]));
+                                "a variance > " + number_text(0.0 - config_.epsilon + 0.0), number_text(value[c]));
   }
 }
 
@@ -155,7 +155,7 @@ void BatchNormalization::forward(const ForwardArgs& a) const {
       if (!(static_cast<double>(v[c]) + config_.epsilon > 0))
         throw NumericalError("array \"MovingVariance\", channel " + std::to_string(c),
                              "MovingVariance + Epsilon must be positive, or the output would be NaN",
-                             "a variance > " + number_text(-config_.epsilon), number_text(v[c]));
+                             "a variance > " + number_text(0.0 - config_.epsilon + 0.0), number_text(v[c]));
     kernels::batch_norm_test_forward(a.inputs[0], l, gamma, beta, a.params[kMovingMean], v, config_.epsilon,
                                      a.outputs[0]);
     return;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
@@ -22,26 +24,63 @@ namespace {
 // Channel runs at least this long are handled one channel at a time (all passes while the
 // channel is in cache); shorter runs (channel-last, vectors) one row of columns at a time.
 constexpr int64_t kLongRun = 16;
-constexpr int kLanes = 8;
-// Rows per chunk for short runs: about 32 KiB of floats, fixed by the layout alone.
+constexpr int kLanes = 16;  // four vectors of four doubles: enough independent adds to hide latency
+// Short runs with at most this many rows are handled a group of channels at a time (all
+// passes while the group is in cache); more rows are split into fixed chunks instead.
+constexpr int64_t kGroupRows = 4096;
+// Columns in a channel group: whole channels, about one 256-byte stretch of each row.
+constexpr int64_t kGroupColumns = 64;
+// Rows per chunk for long short-run layouts: about 32 KiB of floats, fixed by the layout alone.
 constexpr int64_t kChunkElements = 8192;
 
-// ---- long runs: per-channel lanes ----------------------------------------------------------
+// ---- vectors: GCC / Clang vector extensions, 4 doubles (one AVX2 register, two SSE2 ones) ----
+
+using v4f = float __attribute__((vector_size(16)));
+using v4d = double __attribute__((vector_size(32)));
+
+inline v4f load4f(const float* p) {
+  v4f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline v4d widen(v4f v) { return __builtin_convertvector(v, v4d); }
+inline v4d load4d(const double* p) {
+  v4d v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4d(double* p, v4d v) { std::memcpy(p, &v, sizeof v); }
+
+// ---- long runs: kLanes independent double accumulators per channel -------------------------
+// Lane k of a run gets the elements i with i % kLanes == k; the lanes are added in order at the
+// end, so the sum is the same whatever the instruction set or thread count.
 
 NETKIT_VECTOR_CLONES void lanes_sum(const float* x, int64_t n, double* lanes) {
+  v4d a0 = load4d(lanes), a1 = load4d(lanes + 4), a2 = load4d(lanes + 8), a3 = load4d(lanes + 12);
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) lanes[k] += static_cast<double>(x[i + k]);
+  for (; i + kLanes <= n; i += kLanes) {
+    a0 += widen(load4f(x + i));
+    a1 += widen(load4f(x + i + 4));
+    a2 += widen(load4f(x + i + 8));
+    a3 += widen(load4f(x + i + 12));
+  }
+  store4d(lanes, a0), store4d(lanes + 4, a1), store4d(lanes + 8, a2), store4d(lanes + 12, a3);
   for (; i < n; ++i) lanes[i % kLanes] += static_cast<double>(x[i]);
 }
 
 NETKIT_VECTOR_CLONES void lanes_squared_deviation(const float* x, int64_t n, double center, double* lanes) {
+  v4d a0 = load4d(lanes), a1 = load4d(lanes + 4), a2 = load4d(lanes + 8), a3 = load4d(lanes + 12);
+  const v4d c = {center, center, center, center};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) {
-      const double d = static_cast<double>(x[i + k]) - center;
-      lanes[k] += d * d;
-    }
+  for (; i + kLanes <= n; i += kLanes) {
+    const v4d d0 = widen(load4f(x + i)) - c, d1 = widen(load4f(x + i + 4)) - c;
+    const v4d d2 = widen(load4f(x + i + 8)) - c, d3 = widen(load4f(x + i + 12)) - c;
+    a0 += d0 * d0;
+    a1 += d1 * d1;
+    a2 += d2 * d2;
+    a3 += d3 * d3;
+  }
+  store4d(lanes, a0), store4d(lanes + 4, a1), store4d(lanes + 8, a2), store4d(lanes + 12, a3);
   for (; i < n; ++i) {
     const double d = static_cast<double>(x[i]) - center;
     lanes[i % kLanes] += d * d;
@@ -51,12 +90,21 @@ NETKIT_VECTOR_CLONES void lanes_squared_deviation(const float* x, int64_t n, dou
 // sum g and sum g (x - center), with x - center in float exactly as the forward pass forms it.
 NETKIT_VECTOR_CLONES void lanes_gradient_sums(const float* x, const float* g, int64_t n, float center,
                                               double* lanes_g, double* lanes_gx) {
+  v4d g0 = load4d(lanes_g), g1 = load4d(lanes_g + 4), g2 = load4d(lanes_g + 8), g3 = load4d(lanes_g + 12);
+  v4d p0 = load4d(lanes_gx), p1 = load4d(lanes_gx + 4), p2 = load4d(lanes_gx + 8), p3 = load4d(lanes_gx + 12);
+  const v4f c = {center, center, center, center};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) {
-      lanes_g[k] += static_cast<double>(g[i + k]);
-      lanes_gx[k] += static_cast<double>(g[i + k]) * static_cast<double>(x[i + k] - center);
-    }
+  for (; i + kLanes <= n; i += kLanes) {
+    const v4d h0 = widen(load4f(g + i)), h1 = widen(load4f(g + i + 4));
+    const v4d h2 = widen(load4f(g + i + 8)), h3 = widen(load4f(g + i + 12));
+    g0 += h0, g1 += h1, g2 += h2, g3 += h3;
+    p0 += h0 * widen(load4f(x + i) - c);
+    p1 += h1 * widen(load4f(x + i + 4) - c);
+    p2 += h2 * widen(load4f(x + i + 8) - c);
+    p3 += h3 * widen(load4f(x + i + 12) - c);
+  }
+  store4d(lanes_g, g0), store4d(lanes_g + 4, g1), store4d(lanes_g + 8, g2), store4d(lanes_g + 12, g3);
+  store4d(lanes_gx, p0), store4d(lanes_gx + 4, p1), store4d(lanes_gx + 8, p2), store4d(lanes_gx + 12, p3);
   for (; i < n; ++i) {
     lanes_g[i % kLanes] += static_cast<double>(g[i]);
     lanes_gx[i % kLanes] += static_cast<double>(g[i]) * static_cast<double>(x[i] - center);
@@ -255,6 +303,68 @@ void channel_gradient_sums(const float* x, const float* g, const BnLayout& l, in
   sgx = lanes_total(lanes_gx);
 }
 
+// ---- short runs with few rows: channel groups ---------------------------------------------
+
+struct Group {
+  int64_t c0, c1;    // channels [c0, c1)
+  int64_t offset;    // of the group's columns within a row
+  int64_t width;     // columns: (c1 - c0) * inner <= kGroupColumns
+};
+
+bool use_groups(const BnLayout& l) { return l.inner < kLongRun && l.outer <= kGroupRows; }
+
+// Calls body(group) for every channel group, in parallel; each group is processed whole by one
+// thread, so results do not depend on the thread count.
+template <class Body>
+void for_each_group(const BnLayout& l, Body&& body) {
+  const int64_t per = std::max<int64_t>(1, kGroupColumns / l.inner);
+  parallel_for((l.channels + per - 1) / per, [&](int64_t gi) {
+    const int64_t c0 = gi * per, c1 = std::min(l.channels, c0 + per);
+    body(Group{c0, c1, c0 * l.inner, (c1 - c0) * l.inner});
+  });
+}
+
+// Sum of the `inner` column totals of channel c of a group, in column order.
+double channel_total(const double* columns, const Group& g, int64_t c, int64_t inner) {
+  double s = 0;
+  for (int64_t i = 0; i < inner; ++i) s += columns[(c - g.c0) * inner + i];
+  return s;
+}
+
+// Two-pass moments of a group's channels: column sums, channel means, then squared deviations.
+void group_moments(const float* x, const BnLayout& l, const Group& g, double* mean, double* m2) {
+  const int64_t cols = l.channels * l.inner;
+  const double count = static_cast<double>(l.per_channel());
+  double acc[kGroupColumns] = {}, center[kGroupColumns];
+  for (int64_t o = 0; o < l.outer; ++o) columns_sum(x + o * cols + g.offset, g.width, acc);
+  for (int64_t c = g.c0; c < g.c1; ++c) mean[c] = channel_total(acc, g, c, l.inner) / count;
+  for (int64_t j = 0; j < g.width; ++j) center[j] = mean[g.c0 + j / l.inner];
+  std::fill(acc, acc + kGroupColumns, 0.0);
+  for (int64_t o = 0; o < l.outer; ++o) columns_squared_deviation(x + o * cols + g.offset, g.width, center, acc);
+  for (int64_t c = g.c0; c < g.c1; ++c) m2[c] = channel_total(acc, g, c, l.inner);
+}
+
+void group_gradient_sums(const float* x, const float* grad, const BnLayout& l, const Group& g, const float* center,
+                         double* sum_g, double* sum_gx) {
+  const int64_t cols = l.channels * l.inner;
+  double acc_g[kGroupColumns] = {}, acc_gx[kGroupColumns] = {};
+  float center_cols[kGroupColumns];
+  for (int64_t j = 0; j < g.width; ++j) center_cols[j] = center[g.c0 + j / l.inner];
+  for (int64_t o = 0; o < l.outer; ++o) {
+    const int64_t off = o * cols + g.offset;
+    columns_gradient_sums(x + off, grad + off, g.width, center_cols, acc_g, acc_gx);
+  }
+  for (int64_t c = g.c0; c < g.c1; ++c) {
+    sum_g[c] = channel_total(acc_g, g, c, l.inner);
+    sum_gx[c] = channel_total(acc_gx, g, c, l.inner);
+  }
+}
+
+// Per-channel values of a group spread over its columns.
+void group_columns(const Group& g, int64_t inner, const float* per_channel, float* columns) {
+  for (int64_t j = 0; j < g.width; ++j) columns[j] = per_channel[g.c0 + j / inner];
+}
+
 // Per-channel constants of the train-mode forward pass.
 struct TrainChannel {
   float mean, inv_std, scale, center;
@@ -300,6 +410,8 @@ void batch_norm_moments(const float* x, BnLayout l, double* mean, double* m2) {
       mean[c] = mo.mean;
       m2[c] = mo.m2;
     });
+  } else if (use_groups(l)) {
+    for_each_group(l, [&](const Group& g) { group_moments(x, l, g, mean, m2); });
   } else {
     short_run_moments(x, l, mean, m2);
   }
@@ -320,72 +432,103 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
                               float* y, float* mean, float* inv_std, double* var_biased) {
   const double count = static_cast<double>(l.per_channel());
   const int64_t cols = l.channels * l.inner;
+  std::vector<float> center(static_cast<size_t>(l.channels)), scale(center.size());
+  auto set_channel = [&](int64_t ch, double mu, double m2) {
+    const TrainChannel t = train_channel(mu, m2, count, gamma[ch], eps);
+    mean[ch] = t.mean;
+    inv_std[ch] = t.inv_std;
+    var_biased[ch] = t.var;
+    center[ch] = t.center;
+    scale[ch] = t.scale;
+  };
+  // Long runs and channel groups: statistics and output while the channel's data is in cache.
   if (l.inner >= kLongRun) {
-    // One channel at a time: both statistics passes and the output pass while it is in cache.
     parallel_for(l.channels, [&](int64_t ch) {
       const Moments mo = channel_moments(x, l, ch);
-      const TrainChannel t = train_channel(mo.mean, mo.m2, count, gamma[ch], eps);
-      mean[ch] = t.mean;
-      inv_std[ch] = t.inv_std;
-      var_biased[ch] = t.var;
+      set_channel(ch, mo.mean, mo.m2);
       for (int64_t o = 0; o < l.outer; ++o) {
         const int64_t off = o * cols + ch * l.inner;
-        scale_shift_scalar(x + off, y + off, l.inner, t.center, t.scale, beta[ch]);
+        scale_shift_scalar(x + off, y + off, l.inner, center[ch], scale[ch],
+                                                                     beta[ch]);
       }
     });
     return;
   }
-  const size_t C = static_cast<size_t>(l.channels);
-  std::vector<double> mu(C), m2(C);
-  short_run_moments(x, l, mu.data(), m2.data());
-  std::vector<float> c(C), a(C), b(beta, beta + C);
-  for (size_t ch = 0; ch < C; ++ch) {
-    const TrainChannel t = train_channel(mu[ch], m2[ch], count, gamma[ch], eps);
-    mean[ch] = t.mean;
-    inv_std[ch] = t.inv_std;
-    var_biased[ch] = t.var;
-    c[ch] = t.center;
-    a[ch] = t.scale;
+  if (use_groups(l)) {
+    std::vector<double> mu(center.size()), m2(center.size());
+    for_each_group(l, [&](const Group& g) {
+      group_moments(x, l, g, mu.data(), m2.data());
+      for (int64_t ch = g.c0; ch < g.c1; ++ch) set_channel(ch, mu[ch], m2[ch]);
+      float cc[kGroupColumns], ac[kGroupColumns], bc[kGroupColumns];
+      group_columns(g, l.inner, center.data(), cc);
+      group_columns(g, l.inner, scale.data(), ac);
+      group_columns(g, l.inner, beta, bc);
+      for (int64_t o = 0; o < l.outer; ++o) {
+        const int64_t off = o * cols + g.offset;
+        scale_shift_vector(x + off, y + off, g.width, cc, ac, bc);
+      }
+    });
+    return;
   }
-  scale_shift(x, l, c, a, b, y);
+  std::vector<double> mu(center.size()), m2(center.size());
+  short_run_moments(x, l, mu.data(), m2.data());
+  for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, mu[ch], m2[ch]);
+  scale_shift(x, l, center, scale, std::vector<float>(beta, beta + l.channels), y);
 }
 
 void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const float* gamma, const float* mean,
                                const float* inv_std, float* dx, bool accumulate, float* dgamma, float* dbeta) {
   const double count = static_cast<double>(l.per_channel());
   const int64_t cols = l.channels * l.inner;
+  const size_t C = static_cast<size_t>(l.channels);
+  std::vector<float> mg(C), k(C), s(C);
+  auto set_channel = [&](int64_t ch, double sg, double sgx) {
+    const BackwardChannel b = backward_channel(sg, sgx, count, gamma[ch], inv_std[ch], dgamma, dbeta, ch);
+    mg[ch] = b.mean_g;
+    k[ch] = b.k;
+    s[ch] = b.scale;
+  };
   if (l.inner >= kLongRun) {
     parallel_for(l.channels, [&](int64_t ch) {
       double sg, sgx;
       channel_gradient_sums(x, g, l, ch, mean[ch], sg, sgx);
-      const BackwardChannel b = backward_channel(sg, sgx, count, gamma[ch], inv_std[ch], dgamma, dbeta, ch);
+      set_channel(ch, sg, sgx);
       if (!dx) return;
       for (int64_t o = 0; o < l.outer; ++o) {
         const int64_t off = o * cols + ch * l.inner;
-        input_gradient_scalar(x + off, g + off, dx + off, l.inner, mean[ch], b.mean_g, b.k, b.scale, accumulate);
+        input_gradient_scalar(x + off, g + off, dx + off, l.inner, mean[ch], mg[ch], k[ch], s[ch], accumulate);
       }
     });
     return;
   }
-  const size_t C = static_cast<size_t>(l.channels);
   std::vector<double> sg(C), sgx(C);
-  short_run_gradient_sums(x, g, l, mean, sg.data(), sgx.data());
-  std::vector<float> c(mean, mean + C), mg(C), k(C), s(C);
-  for (size_t ch = 0; ch < C; ++ch) {
-    const BackwardChannel b = backward_channel(sg[ch], sgx[ch], count, gamma[ch], inv_std[ch], dgamma, dbeta,
-                                               static_cast<int64_t>(ch));
-    mg[ch] = b.mean_g;
-    k[ch] = b.k;
-    s[ch] = b.scale;
+  if (use_groups(l)) {
+    for_each_group(l, [&](const Group& gr) {
+      group_gradient_sums(x, g, l, gr, mean, sg.data(), sgx.data());
+      for (int64_t ch = gr.c0; ch < gr.c1; ++ch) set_channel(ch, sg[ch], sgx[ch]);
+      if (!dx) return;
+      float cc[kGroupColumns], mc[kGroupColumns], kc[kGroupColumns], sc[kGroupColumns];
+      group_columns(gr, l.inner, mean, cc);
+      group_columns(gr, l.inner, mg.data(), mc);
+      group_columns(gr, l.inner, k.data(), kc);
+      group_columns(gr, l.inner, s.data(), sc);
+      for (int64_t o = 0; o < l.outer; ++o) {
+        const int64_t off = o * cols + gr.offset;
+        input_gradient_vector(x + off, g + off, dx + off, gr.width, cc, mc, kc, sc, accumulate);
+      }
+    });
+    return;
   }
-  if (dx) input_gradient(x, g, l, c, mg, k, s, dx, accumulate);
+  short_run_gradient_sums(x, g, l, mean, sg.data(), sgx.data());
+  for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, sg[ch], sgx[ch]);
+  if (dx) input_gradient(x, g, l, std::vector<float>(mean, mean + C), mg, k, s, dx, accumulate);
 }
 
 void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const float* gamma,
                               const float* moving_mean, const float* moving_var, double eps, float* dx,
                               bool accumulate, float* dgamma, float* dbeta) {
   const size_t C = static_cast<size_t>(l.channels);
-  std::vector<float> c(C, 0.0f), zero(C, 0.0f), a(C);
+  std::vector<float> zero(C, 0.0f), a(C);
   std::vector<double> inv(C);
   for (size_t ch = 0; ch < C; ++ch) {
     inv[ch] = 1.0 / std::sqrt(static_cast<double>(moving_var[ch]) + eps);
@@ -395,6 +538,8 @@ void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const 
     std::vector<double> sg(C), sgx(C);
     if (l.inner >= kLongRun)
       parallel_for(l.channels, [&](int64_t ch) { channel_gradient_sums(x, g, l, ch, moving_mean[ch], sg[ch], sgx[ch]); });
+    else if (use_groups(l))
+      for_each_group(l, [&](const Group& gr) { group_gradient_sums(x, g, l, gr, moving_mean, sg.data(), sgx.data()); });
     else
       short_run_gradient_sums(x, g, l, moving_mean, sg.data(), sgx.data());
     for (size_t ch = 0; ch < C; ++ch) {
@@ -402,8 +547,8 @@ void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const 
       if (dgamma) dgamma[ch] += static_cast<float>(sgx[ch] * inv[ch]);
     }
   }
-  // g a, written as the train-mode formula with mean g = 0 and k = 0.
-  if (dx) input_gradient(x, g, l, c, zero, zero, a, dx, accumulate);
+  // g a, written as the train-mode formula with center, mean g and k all 0.
+  if (dx) input_gradient(x, g, l, zero, zero, zero, a, dx, accumulate);
 }
 
 void exponential_average(float* moving, const float* batch_value, int64_t channels, double rho) {
