@@ -366,19 +366,24 @@ void group_columns(const Group& g, int64_t inner, const float* per_channel, floa
 }
 
 // Per-channel constants of the train-mode forward pass.
+// y = (x - center) * scale + shift.
 struct TrainChannel {
-  float mean, inv_std, scale, center;
+  float mean, inv_std, scale, center, shift;
   double var;
 };
 
-TrainChannel train_channel(double mean, double m2, double count, float gamma, double eps) {
+TrainChannel train_channel(double mean, double m2, double count, float gamma, float beta, double eps) {
   const double var = m2 / count;
   const double denom = var + eps;
   const double r = denom > 0 ? 1.0 / std::sqrt(denom) : 0.0;  // s2 + eps == 0: y = beta exactly
   const float scale = static_cast<float>(gamma * r);
   const float m = static_cast<float>(mean);
+  // The float mean misses the exact one by up to half an ulp of the mean, which for data far
+  // from 0 is large against the spread; the shift takes the difference back. A constant
+  // channel has mean == m exactly, so its shift is exactly beta.
+  const float shift = static_cast<float>(beta - (mean - m) * static_cast<double>(scale));
   // With a zero scale the center is irrelevant; 0 keeps (x - center) * 0 finite for every finite x.
-  return {m, static_cast<float>(r), scale, scale == 0.0f ? 0.0f : m, var};
+  return {m, static_cast<float>(r), scale, scale == 0.0f ? 0.0f : m, shift, var};
 }
 
 // Per-channel constants of the train-mode backward pass.
@@ -432,14 +437,15 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
                               float* y, float* mean, float* inv_std, double* var_biased) {
   const double count = static_cast<double>(l.per_channel());
   const int64_t cols = l.channels * l.inner;
-  std::vector<float> center(static_cast<size_t>(l.channels)), scale(center.size());
+  std::vector<float> center(static_cast<size_t>(l.channels)), scale(center.size()), shift(center.size());
   auto set_channel = [&](int64_t ch, double mu, double m2) {
-    const TrainChannel t = train_channel(mu, m2, count, gamma[ch], eps);
+    const TrainChannel t = train_channel(mu, m2, count, gamma[ch], beta[ch], eps);
     mean[ch] = t.mean;
     inv_std[ch] = t.inv_std;
     var_biased[ch] = t.var;
     center[ch] = t.center;
     scale[ch] = t.scale;
+    shift[ch] = t.shift;
   };
   // Long runs and channel groups: statistics and output while the channel's data is in cache.
   if (l.inner >= kLongRun) {
@@ -448,8 +454,7 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
       set_channel(ch, mo.mean, mo.m2);
       for (int64_t o = 0; o < l.outer; ++o) {
         const int64_t off = o * cols + ch * l.inner;
-        scale_shift_scalar(x + off, y + off, l.inner, center[ch], scale[ch],
-                                                                     beta[ch]);
+        scale_shift_scalar(x + off, y + off, l.inner, center[ch], scale[ch], shift[ch]);
       }
     });
     return;
@@ -462,7 +467,7 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
       float cc[kGroupColumns], ac[kGroupColumns], bc[kGroupColumns];
       group_columns(g, l.inner, center.data(), cc);
       group_columns(g, l.inner, scale.data(), ac);
-      group_columns(g, l.inner, beta, bc);
+      group_columns(g, l.inner, shift.data(), bc);
       for (int64_t o = 0; o < l.outer; ++o) {
         const int64_t off = o * cols + g.offset;
         scale_shift_vector(x + off, y + off, g.width, cc, ac, bc);
@@ -473,7 +478,7 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
   std::vector<double> mu(center.size()), m2(center.size());
   short_run_moments(x, l, mu.data(), m2.data());
   for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, mu[ch], m2[ch]);
-  scale_shift(x, l, center, scale, std::vector<float>(beta, beta + l.channels), y);
+  scale_shift(x, l, center, scale, shift, y);
 }
 
 void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const float* gamma, const float* mean,
