@@ -25,12 +25,9 @@ namespace {
 // channel is in cache); shorter runs (channel-last, vectors) one row of columns at a time.
 constexpr int64_t kLongRun = 16;
 constexpr int kLanes = 16;  // four vectors of four doubles: enough independent adds to hide latency
-// Short runs with at most this many rows are handled a group of channels at a time (all
-// passes while the group is in cache); more rows are split into fixed chunks instead.
-constexpr int64_t kGroupRows = 4096;
-// Columns in a channel group: whole channels, about one 256-byte stretch of each row.
-constexpr int64_t kGroupColumns = 64;
-// Rows per chunk for long short-run layouts: about 32 KiB of floats, fixed by the layout alone.
+// Short runs are split into chunks of whole rows, about 32 KiB of floats (fixed by the layout
+// alone): contiguous, and small enough to stay in L1 between the passes over a chunk. (Groups
+// of columns across all rows were tried: rows 4 KiB apart all map to the same cache sets.)
 constexpr int64_t kChunkElements = 8192;
 
 // ---- vectors: GCC / Clang vector extensions, 4 doubles (one AVX2 register, two SSE2 ones) ----
@@ -124,10 +121,16 @@ NETKIT_VECTOR_CLONES void scale_shift_scalar(const float* __restrict x, float* _
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - c) * a + b;
 }
 
-NETKIT_VECTOR_CLONES void scale_shift_vector(const float* __restrict x, float* __restrict y, int64_t n,
-                                             const float* __restrict c, const float* __restrict a,
-                                             const float* __restrict b) {
-  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - c[i]) * a[i] + b[i];
+// Per-column parameters over `rows` rows of `stride` floats (one call per chunk of rows: a call
+// block: a call per short row would cost more than its work).
+NETKIT_VECTOR_CLONES void scale_shift_rows(const float* __restrict x, float* __restrict y, int64_t rows,
+                                           int64_t stride, int64_t width, const float* __restrict c,
+                                           const float* __restrict a, const float* __restrict b) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * stride;
+    float* yr = y + r * stride;
+    for (int64_t i = 0; i < width; ++i) yr[i] = (xr[i] - c[i]) * a[i] + b[i];
+  }
 }
 
 // dx (+)= ((g - mg) - (x - c) k) s: the train-mode input gradient; with mg = k = 0 and any c it
@@ -141,36 +144,82 @@ NETKIT_VECTOR_CLONES void input_gradient_scalar(const float* __restrict x, const
     for (int64_t i = 0; i < n; ++i) dx[i] = ((g[i] - mg) - (x[i] - c) * k) * s;
 }
 
-NETKIT_VECTOR_CLONES void input_gradient_vector(const float* __restrict x, const float* __restrict g,
-                                                float* __restrict dx, int64_t n, const float* __restrict c,
-                                                const float* __restrict mg, const float* __restrict k,
-                                                const float* __restrict s, bool accumulate) {
-  if (accumulate)
-    for (int64_t i = 0; i < n; ++i) dx[i] += ((g[i] - mg[i]) - (x[i] - c[i]) * k[i]) * s[i];
-  else
-    for (int64_t i = 0; i < n; ++i) dx[i] = ((g[i] - mg[i]) - (x[i] - c[i]) * k[i]) * s[i];
-}
-
-// ---- short runs: column accumulators over fixed row chunks ----------------------------------
-
-NETKIT_VECTOR_CLONES void columns_sum(const float* x, int64_t cols, double* acc) {
-  for (int64_t j = 0; j < cols; ++j) acc[j] += static_cast<double>(x[j]);
-}
-
-NETKIT_VECTOR_CLONES void columns_squared_deviation(const float* x, int64_t cols, const double* center,
-                                                    double* acc) {
-  for (int64_t j = 0; j < cols; ++j) {
-    const double d = static_cast<double>(x[j]) - center[j];
-    acc[j] += d * d;
+NETKIT_VECTOR_CLONES void input_gradient_rows(const float* __restrict x, const float* __restrict g,
+                                              float* __restrict dx, int64_t rows, int64_t stride, int64_t width,
+                                              const float* __restrict c, const float* __restrict mg,
+                                              const float* __restrict k, const float* __restrict s, bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * stride;
+    const float* gr = g + r * stride;
+    float* dr = dx + r * stride;
+    if (accumulate)
+      for (int64_t i = 0; i < width; ++i) dr[i] += ((gr[i] - mg[i]) - (xr[i] - c[i]) * k[i]) * s[i];
+    else
+      for (int64_t i = 0; i < width; ++i) dr[i] = ((gr[i] - mg[i]) - (xr[i] - c[i]) * k[i]) * s[i];
   }
 }
 
-NETKIT_VECTOR_CLONES void columns_gradient_sums(const float* x, const float* g, int64_t cols, const float* center,
-                                                double* acc_g, double* acc_gx) {
-  for (int64_t j = 0; j < cols; ++j) {
-    acc_g[j] += static_cast<double>(g[j]);
-    acc_gx[j] += static_cast<double>(g[j]) * static_cast<double>(x[j] - center[j]);
+// Column sums over `rows` rows of `stride` floats: acc[j] += sum_r f(x[r * stride + j]), j < width.
+// Sixteen columns at a time keep four vector accumulators in registers across the rows; each
+// column is still summed row by row in order, so the result does not depend on the blocking.
+
+NETKIT_VECTOR_CLONES void rows_sum(const float* x, int64_t rows, int64_t stride, int64_t width, double* acc) {
+  int64_t j = 0;
+  for (; j + 16 <= width; j += 16) {
+    v4d a0 = load4d(acc + j), a1 = load4d(acc + j + 4), a2 = load4d(acc + j + 8), a3 = load4d(acc + j + 12);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = x + r * stride + j;
+      a0 += widen(load4f(p)), a1 += widen(load4f(p + 4)), a2 += widen(load4f(p + 8)), a3 += widen(load4f(p + 12));
+    }
+    store4d(acc + j, a0), store4d(acc + j + 4, a1), store4d(acc + j + 8, a2), store4d(acc + j + 12, a3);
   }
+  for (; j < width; ++j)
+    for (int64_t r = 0; r < rows; ++r) acc[j] += static_cast<double>(x[r * stride + j]);
+}
+
+NETKIT_VECTOR_CLONES void rows_squared_deviation(const float* x, int64_t rows, int64_t stride, int64_t width,
+                                                 const double* center, double* acc) {
+  int64_t j = 0;
+  for (; j + 16 <= width; j += 16) {
+    v4d a0 = load4d(acc + j), a1 = load4d(acc + j + 4), a2 = load4d(acc + j + 8), a3 = load4d(acc + j + 12);
+    const v4d c0 = load4d(center + j), c1 = load4d(center + j + 4), c2 = load4d(center + j + 8),
+              c3 = load4d(center + j + 12);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = x + r * stride + j;
+      const v4d d0 = widen(load4f(p)) - c0, d1 = widen(load4f(p + 4)) - c1;
+      const v4d d2 = widen(load4f(p + 8)) - c2, d3 = widen(load4f(p + 12)) - c3;
+      a0 += d0 * d0, a1 += d1 * d1, a2 += d2 * d2, a3 += d3 * d3;
+    }
+    store4d(acc + j, a0), store4d(acc + j + 4, a1), store4d(acc + j + 8, a2), store4d(acc + j + 12, a3);
+  }
+  for (; j < width; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      const double d = static_cast<double>(x[r * stride + j]) - center[j];
+      acc[j] += d * d;
+    }
+}
+
+// Sums of g and of g (x - center), x - center in float as the forward pass forms it.
+NETKIT_VECTOR_CLONES void rows_gradient_sums(const float* x, const float* g, int64_t rows, int64_t stride,
+                                             int64_t width, const float* center, double* acc_g, double* acc_gx) {
+  int64_t j = 0;
+  for (; j + 8 <= width; j += 8) {
+    v4d s0 = load4d(acc_g + j), s1 = load4d(acc_g + j + 4), p0 = load4d(acc_gx + j), p1 = load4d(acc_gx + j + 4);
+    const v4f c0 = load4f(center + j), c1 = load4f(center + j + 4);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t off = r * stride + j;
+      const v4d h0 = widen(load4f(g + off)), h1 = widen(load4f(g + off + 4));
+      s0 += h0, s1 += h1;
+      p0 += h0 * widen(load4f(x + off) - c0), p1 += h1 * widen(load4f(x + off + 4) - c1);
+    }
+    store4d(acc_g + j, s0), store4d(acc_g + j + 4, s1), store4d(acc_gx + j, p0), store4d(acc_gx + j + 4, p1);
+  }
+  for (; j < width; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t off = r * stride + j;
+      acc_g[j] += static_cast<double>(g[off]);
+      acc_gx[j] += static_cast<double>(g[off]) * static_cast<double>(x[off] - center[j]);
+    }
 }
 
 struct Chunks {
@@ -183,53 +232,71 @@ Chunks chunks_of(const BnLayout& l) {
   return {rows, (l.outer + rows - 1) / rows};
 }
 
-// Per-channel moments for short runs: two passes inside each chunk, chunks and columns of a
-// channel combined with Chan's rule in a fixed order.
-void short_run_moments(const float* x, const BnLayout& l, double* mean, double* m2) {
-  const int64_t cols = l.channels * l.inner;
-  const Chunks ch = chunks_of(l);
-  std::vector<Moments> parts(static_cast<size_t>(ch.count * cols));
-  parallel_for(ch.count, [&](int64_t b) {
-    const int64_t r0 = b * ch.rows, r1 = std::min(l.outer, r0 + ch.rows);
-    std::vector<double> sum(static_cast<size_t>(cols), 0.0), sq(static_cast<size_t>(cols), 0.0);
-    for (int64_t r = r0; r < r1; ++r) columns_sum(x + r * cols, cols, sum.data());
-    for (int64_t j = 0; j < cols; ++j) sum[j] /= static_cast<double>(r1 - r0);
-    for (int64_t r = r0; r < r1; ++r) columns_squared_deviation(x + r * cols, cols, sum.data(), sq.data());
-    for (int64_t j = 0; j < cols; ++j) parts[b * cols + j] = {static_cast<double>(r1 - r0), sum[j], sq[j]};
-  });
-  parallel_for(l.channels, [&](int64_t c) {
-    Moments total;
-    for (int64_t b = 0; b < ch.count; ++b)
-      for (int64_t i = 0; i < l.inner; ++i) total = combine(total, parts[b * cols + c * l.inner + i]);
-    mean[c] = total.mean;
-    m2[c] = total.m2;
-  });
+NETKIT_VECTOR_CLONES void add_into(double* __restrict total, const double* __restrict part, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) total[i] += part[i];
 }
 
-// Per-channel sum g and sum g (x - center) for short runs, chunk partial sums added in order.
+// Partial column sums of every chunk, then their total per channel in chunk order (so the
+// result does not depend on which thread did which chunk). The scratch space is reused between
+// calls from the same thread.
+template <class ChunkSums>
+void chunked_channel_sums(const BnLayout& l, int parts, ChunkSums&& chunk_sums, double* const* totals) {
+  const int64_t cols = l.channels * l.inner;
+  const Chunks ch = chunks_of(l);
+  thread_local std::vector<double> scratch;
+  scratch.resize(static_cast<size_t>(ch.count * cols * parts));
+  double* const partials = scratch.data();  // the worker threads have their own `scratch`
+  parallel_for(ch.count, [&](int64_t b) {
+    const int64_t r0 = b * ch.rows;
+    double* part = partials + b * cols * parts;
+    std::fill(part, part + cols * parts, 0.0);
+    chunk_sums(r0, std::min(l.outer, r0 + ch.rows) - r0, part);
+  });
+  for (int p = 0; p < parts; ++p) {
+    std::fill(totals[p], totals[p] + l.channels, 0.0);
+    for (int64_t b = 0; b < ch.count; ++b) {
+      const double* part = partials + (b * parts + p) * cols;
+      if (l.inner == 1) {
+        add_into(totals[p], part, l.channels);
+      } else {
+        for (int64_t c = 0; c < l.channels; ++c)
+          for (int64_t i = 0; i < l.inner; ++i) totals[p][c] += part[c * l.inner + i];
+      }
+    }
+  }
+}
+
+// Per-channel moments for short runs: the exact two-pass algorithm, each pass over row chunks.
+void short_run_moments(const float* x, const BnLayout& l, double* mean, double* m2) {
+  const int64_t cols = l.channels * l.inner;
+  double* const sums[] = {mean};
+  chunked_channel_sums(l, 1, [&](int64_t r0, int64_t rows, double* acc) { rows_sum(x + r0 * cols, rows, cols, cols, acc); },
+                       sums);
+  std::vector<double> center(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < l.channels; ++c) mean[c] /= static_cast<double>(l.per_channel());
+  for (int64_t j = 0; j < cols; ++j) center[j] = mean[j / l.inner];
+  double* const squares[] = {m2};
+  chunked_channel_sums(
+      l, 1,
+      [&](int64_t r0, int64_t rows, double* acc) {
+        rows_squared_deviation(x + r0 * cols, rows, cols, cols, center.data(), acc);
+      },
+      squares);
+}
+
+// Per-channel sum g and sum g (x - center) for short runs.
 void short_run_gradient_sums(const float* x, const float* g, const BnLayout& l, const float* center,
                              double* sum_g, double* sum_gx) {
   const int64_t cols = l.channels * l.inner;
-  const Chunks ch = chunks_of(l);
   std::vector<float> center_cols(static_cast<size_t>(cols));
   for (int64_t j = 0; j < cols; ++j) center_cols[j] = center[j / l.inner];
-  std::vector<double> part_g(static_cast<size_t>(ch.count * cols), 0.0), part_gx(part_g.size(), 0.0);
-  parallel_for(ch.count, [&](int64_t b) {
-    const int64_t r0 = b * ch.rows, r1 = std::min(l.outer, r0 + ch.rows);
-    for (int64_t r = r0; r < r1; ++r)
-      columns_gradient_sums(x + r * cols, g + r * cols, cols, center_cols.data(), &part_g[b * cols],
-                            &part_gx[b * cols]);
-  });
-  for (int64_t c = 0; c < l.channels; ++c) {
-    double sg = 0, sgx = 0;
-    for (int64_t b = 0; b < ch.count; ++b)
-      for (int64_t i = 0; i < l.inner; ++i) {
-        sg += part_g[b * cols + c * l.inner + i];
-        sgx += part_gx[b * cols + c * l.inner + i];
-      }
-    sum_g[c] = sg;
-    sum_gx[c] = sgx;
-  }
+  double* const totals[] = {sum_g, sum_gx};
+  chunked_channel_sums(
+      l, 2,
+      [&](int64_t r0, int64_t rows, double* acc) {
+        rows_gradient_sums(x + r0 * cols, g + r0 * cols, rows, cols, cols, center_cols.data(), acc, acc + cols);
+      },
+      totals);
 }
 
 // Per-channel values spread over the columns of one row (each channel repeated `inner` times).
@@ -253,8 +320,10 @@ void scale_shift(const float* x, const BnLayout& l, const std::vector<float>& c,
     return;
   }
   const auto cc = per_column(c, l.inner), ac = per_column(a, l.inner), bc = per_column(b, l.inner);
-  parallel_for(l.outer, [&](int64_t o) {
-    scale_shift_vector(x + o * cols, y + o * cols, cols, cc.data(), ac.data(), bc.data());
+  const Chunks ch = chunks_of(l);
+  parallel_for(ch.count, [&](int64_t chunk) {
+    const int64_t r0 = chunk * ch.rows, rows = std::min(l.outer - r0, ch.rows);
+    scale_shift_rows(x + r0 * cols, y + r0 * cols, rows, cols, cols, cc.data(), ac.data(), bc.data());
   });
 }
 
@@ -273,9 +342,11 @@ void input_gradient(const float* x, const float* g, const BnLayout& l, const std
   }
   const auto cc = per_column(c, l.inner), mc = per_column(mg, l.inner), kc = per_column(k, l.inner),
              sc = per_column(s, l.inner);
-  parallel_for(l.outer, [&](int64_t o) {
-    const int64_t off = o * cols;
-    input_gradient_vector(x + off, g + off, dx + off, cols, cc.data(), mc.data(), kc.data(), sc.data(), accumulate);
+  const Chunks ch = chunks_of(l);
+  parallel_for(ch.count, [&](int64_t b) {
+    const int64_t off = b * ch.rows * cols, rows = std::min(l.outer - b * ch.rows, ch.rows);
+    input_gradient_rows(x + off, g + off, dx + off, rows, cols, cols, cc.data(), mc.data(), kc.data(), sc.data(),
+                        accumulate);
   });
 }
 
@@ -303,69 +374,6 @@ void channel_gradient_sums(const float* x, const float* g, const BnLayout& l, in
   sgx = lanes_total(lanes_gx);
 }
 
-// ---- short runs with few rows: channel groups ---------------------------------------------
-
-struct Group {
-  int64_t c0, c1;    // channels [c0, c1)
-  int64_t offset;    // of the group's columns within a row
-  int64_t width;     // columns: (c1 - c0) * inner <= kGroupColumns
-};
-
-bool use_groups(const BnLayout& l) { return l.inner < kLongRun && l.outer <= kGroupRows; }
-
-// Calls body(group) for every channel group, in parallel; each group is processed whole by one
-// thread, so results do not depend on the thread count.
-template <class Body>
-void for_each_group(const BnLayout& l, Body&& body) {
-  const int64_t per = std::max<int64_t>(1, kGroupColumns / l.inner);
-  parallel_for((l.channels + per - 1) / per, [&](int64_t gi) {
-    const int64_t c0 = gi * per, c1 = std::min(l.channels, c0 + per);
-    body(Group{c0, c1, c0 * l.inner, (c1 - c0) * l.inner});
-  });
-}
-
-// Sum of the `inner` column totals of channel c of a group, in column order.
-double channel_total(const double* columns, const Group& g, int64_t c, int64_t inner) {
-  double s = 0;
-  for (int64_t i = 0; i < inner; ++i) s += columns[(c - g.c0) * inner + i];
-  return s;
-}
-
-// Two-pass moments of a group's channels: column sums, channel means, then squared deviations.
-void group_moments(const float* x, const BnLayout& l, const Group& g, double* mean, double* m2) {
-  const int64_t cols = l.channels * l.inner;
-  const double count = static_cast<double>(l.per_channel());
-  double acc[kGroupColumns] = {}, center[kGroupColumns];
-  for (int64_t o = 0; o < l.outer; ++o) columns_sum(x + o * cols + g.offset, g.width, acc);
-  for (int64_t c = g.c0; c < g.c1; ++c) mean[c] = channel_total(acc, g, c, l.inner) / count;
-  for (int64_t j = 0; j < g.width; ++j) center[j] = mean[g.c0 + j / l.inner];
-  std::fill(acc, acc + kGroupColumns, 0.0);
-  for (int64_t o = 0; o < l.outer; ++o) columns_squared_deviation(x + o * cols + g.offset, g.width, center, acc);
-  for (int64_t c = g.c0; c < g.c1; ++c) m2[c] = channel_total(acc, g, c, l.inner);
-}
-
-void group_gradient_sums(const float* x, const float* grad, const BnLayout& l, const Group& g, const float* center,
-                         double* sum_g, double* sum_gx) {
-  const int64_t cols = l.channels * l.inner;
-  double acc_g[kGroupColumns] = {}, acc_gx[kGroupColumns] = {};
-  float center_cols[kGroupColumns];
-  for (int64_t j = 0; j < g.width; ++j) center_cols[j] = center[g.c0 + j / l.inner];
-  for (int64_t o = 0; o < l.outer; ++o) {
-    const int64_t off = o * cols + g.offset;
-    columns_gradient_sums(x + off, grad + off, g.width, center_cols, acc_g, acc_gx);
-  }
-  for (int64_t c = g.c0; c < g.c1; ++c) {
-    sum_g[c] = channel_total(acc_g, g, c, l.inner);
-    sum_gx[c] = channel_total(acc_gx, g, c, l.inner);
-  }
-}
-
-// Per-channel values of a group spread over its columns.
-void group_columns(const Group& g, int64_t inner, const float* per_channel, float* columns) {
-  for (int64_t j = 0; j < g.width; ++j) columns[j] = per_channel[g.c0 + j / inner];
-}
-
-// Per-channel constants of the train-mode forward pass.
 // y = (x - center) * scale + shift.
 struct TrainChannel {
   float mean, inv_std, scale, center, shift;
@@ -415,8 +423,6 @@ void batch_norm_moments(const float* x, BnLayout l, double* mean, double* m2) {
       mean[c] = mo.mean;
       m2[c] = mo.m2;
     });
-  } else if (use_groups(l)) {
-    for_each_group(l, [&](const Group& g) { group_moments(x, l, g, mean, m2); });
   } else {
     short_run_moments(x, l, mean, m2);
   }
@@ -447,7 +453,7 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
     scale[ch] = t.scale;
     shift[ch] = t.shift;
   };
-  // Long runs and channel groups: statistics and output while the channel's data is in cache.
+  // One channel at a time: statistics and output while the channel's data is in cache.
   if (l.inner >= kLongRun) {
     parallel_for(l.channels, [&](int64_t ch) {
       const Moments mo = channel_moments(x, l, ch);
@@ -455,22 +461,6 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
       for (int64_t o = 0; o < l.outer; ++o) {
         const int64_t off = o * cols + ch * l.inner;
         scale_shift_scalar(x + off, y + off, l.inner, center[ch], scale[ch], shift[ch]);
-      }
-    });
-    return;
-  }
-  if (use_groups(l)) {
-    std::vector<double> mu(center.size()), m2(center.size());
-    for_each_group(l, [&](const Group& g) {
-      group_moments(x, l, g, mu.data(), m2.data());
-      for (int64_t ch = g.c0; ch < g.c1; ++ch) set_channel(ch, mu[ch], m2[ch]);
-      float cc[kGroupColumns], ac[kGroupColumns], bc[kGroupColumns];
-      group_columns(g, l.inner, center.data(), cc);
-      group_columns(g, l.inner, scale.data(), ac);
-      group_columns(g, l.inner, shift.data(), bc);
-      for (int64_t o = 0; o < l.outer; ++o) {
-        const int64_t off = o * cols + g.offset;
-        scale_shift_vector(x + off, y + off, g.width, cc, ac, bc);
       }
     });
     return;
@@ -507,23 +497,6 @@ void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const
     return;
   }
   std::vector<double> sg(C), sgx(C);
-  if (use_groups(l)) {
-    for_each_group(l, [&](const Group& gr) {
-      group_gradient_sums(x, g, l, gr, mean, sg.data(), sgx.data());
-      for (int64_t ch = gr.c0; ch < gr.c1; ++ch) set_channel(ch, sg[ch], sgx[ch]);
-      if (!dx) return;
-      float cc[kGroupColumns], mc[kGroupColumns], kc[kGroupColumns], sc[kGroupColumns];
-      group_columns(gr, l.inner, mean, cc);
-      group_columns(gr, l.inner, mg.data(), mc);
-      group_columns(gr, l.inner, k.data(), kc);
-      group_columns(gr, l.inner, s.data(), sc);
-      for (int64_t o = 0; o < l.outer; ++o) {
-        const int64_t off = o * cols + gr.offset;
-        input_gradient_vector(x + off, g + off, dx + off, gr.width, cc, mc, kc, sc, accumulate);
-      }
-    });
-    return;
-  }
   short_run_gradient_sums(x, g, l, mean, sg.data(), sgx.data());
   for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, sg[ch], sgx[ch]);
   if (dx) input_gradient(x, g, l, std::vector<float>(mean, mean + C), mg, k, s, dx, accumulate);
@@ -543,8 +516,6 @@ void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const 
     std::vector<double> sg(C), sgx(C);
     if (l.inner >= kLongRun)
       parallel_for(l.channels, [&](int64_t ch) { channel_gradient_sums(x, g, l, ch, moving_mean[ch], sg[ch], sgx[ch]); });
-    else if (use_groups(l))
-      for_each_group(l, [&](const Group& gr) { group_gradient_sums(x, g, l, gr, moving_mean, sg.data(), sgx.data()); });
     else
       short_run_gradient_sums(x, g, l, moving_mean, sg.data(), sgx.data());
     for (size_t ch = 0; ch < C; ++ch) {
