@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <vector>
 
 #include "graph/layer_net.h"
+#include "layers/kernels/batch_norm.h"
 
 using namespace netkit;
 
@@ -121,4 +123,24 @@ TEST_CASE("BN properties: a shift of the input does not change Train-mode output
   }
   const Array a = bn.evaluate_batch(x, Mode::Train), b = bn.evaluate_batch(shifted, Mode::Train);
   for (int64_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).margin(1e-5));
+}
+
+TEST_CASE("BN properties: Chan's rule combines batch moments into whole-set moments", "[bn][properties]") {
+  // The building block of "Statistics" -> "Population": moments of two batches combine to the
+  // moments of their union exactly as if computed in one go.
+  std::vector<float> data(2 * 3 * 50);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(100 + std::sin(0.37 * static_cast<double>(i)) * (i % 7));
+  const kernels::BnLayout whole{2, 3, 50}, half{1, 3, 50};
+  double mean[3], m2[3], mean_a[3], m2_a[3], mean_b[3], m2_b[3];
+  kernels::batch_norm_moments(data.data(), whole, mean, m2);
+  kernels::batch_norm_moments(data.data(), half, mean_a, m2_a);
+  kernels::batch_norm_moments(data.data() + 150, half, mean_b, m2_b);
+  for (int c = 0; c < 3; ++c) {
+    const kernels::Moments m = kernels::combine({50, mean_a[c], m2_a[c]}, {50, mean_b[c], m2_b[c]});
+    CHECK(m.count == 100);
+    CHECK(m.mean == Approx(mean[c]).epsilon(1e-14));
+    CHECK(m.m2 == Approx(m2[c]).epsilon(1e-12));
+  }
+  const kernels::Moments empty;
+  CHECK(kernels::combine(empty, {4, 1.5, 2}).mean == 1.5);
 }

@@ -121,8 +121,8 @@ NETKIT_VECTOR_CLONES void scale_shift_scalar(const float* __restrict x, float* _
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - c) * a + b;
 }
 
-// Per-column parameters over `rows` rows of `stride` floats (one call per chunk of rows: a call
-// block: a call per short row would cost more than its work).
+// Per-column parameters over `rows` rows of `stride` floats: one call per chunk of rows, as a
+// call per short row would cost more than its work.
 NETKIT_VECTOR_CLONES void scale_shift_rows(const float* __restrict x, float* __restrict y, int64_t rows,
                                            int64_t stride, int64_t width, const float* __restrict c,
                                            const float* __restrict a, const float* __restrict b) {
