@@ -311,11 +311,10 @@ void scale_shift(const float* x, const BnLayout& l, const std::vector<float>& c,
                  const std::vector<float>& b, float* y) {
   const int64_t cols = l.channels * l.inner;
   if (l.inner >= kLongRun) {
-    parallel_for(l.channels, [&](int64_t ch) {
-      for (int64_t o = 0; o < l.outer; ++o) {
-        const int64_t off = o * cols + ch * l.inner;
-        scale_shift_scalar(x + off, y + off, l.inner, c[ch], a[ch], b[ch]);
-      }
+    // No statistics to keep in cache: runs in memory order, each thread a contiguous half.
+    parallel_for(l.outer * l.channels, [&](int64_t run) {
+      const int64_t ch = run % l.channels;
+      scale_shift_scalar(x + run * l.inner, y + run * l.inner, l.inner, c[ch], a[ch], b[ch]);
     });
     return;
   }
@@ -332,11 +331,9 @@ void input_gradient(const float* x, const float* g, const BnLayout& l, const std
                     float* dx, bool accumulate) {
   const int64_t cols = l.channels * l.inner;
   if (l.inner >= kLongRun) {
-    parallel_for(l.channels, [&](int64_t ch) {
-      for (int64_t o = 0; o < l.outer; ++o) {
-        const int64_t off = o * cols + ch * l.inner;
-        input_gradient_scalar(x + off, g + off, dx + off, l.inner, c[ch], mg[ch], k[ch], s[ch], accumulate);
-      }
+    parallel_for(l.outer * l.channels, [&](int64_t run) {
+      const int64_t ch = run % l.channels, off = run * l.inner;
+      input_gradient_scalar(x + off, g + off, dx + off, l.inner, c[ch], mg[ch], k[ch], s[ch], accumulate);
     });
     return;
   }
