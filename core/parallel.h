@@ -19,4 +19,14 @@ void parallel_for(int64_t n, F&& body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
+// Runs body(begin, end) over [0, n) in chunks of `chunk` elements, in parallel. The chunks
+// depend on n alone, so per-element work gives the same result for every thread count.
+template <class F>
+void parallel_chunks(int64_t n, int64_t chunk, F&& body) {
+  parallel_for((n + chunk - 1) / chunk, [&](int64_t c) {
+    const int64_t begin = c * chunk;
+    body(begin, begin + chunk < n ? begin + chunk : n);
+  });
+}
+
 }  // namespace netkit

@@ -15,6 +15,11 @@ namespace {
 
 const char kMultipliers[] = "LearningRateMultipliers";
 
+// "one of "Scaling", "Biases"", or a plain statement for layers without arrays.
+std::string one_of_arrays(const std::vector<std::string>& names) {
+  return names.empty() ? "no array name (this layer has no arrays)" : "one of " + join_names(names);
+}
+
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -157,7 +162,7 @@ std::vector<std::string> LayerNet::array_names() const { return param_names(*lay
 const Array& LayerNet::array(const std::string& name) const {
   const auto names = array_names();
   if (!contains(names, name))
-    throw OptionError(where(), "unknown array " + in_quotes(name), "one of " + join_names(names), in_quotes(name));
+    throw OptionError(where(), "unknown array " + in_quotes(name), one_of_arrays(names), in_quotes(name));
   auto it = arrays_.find(name);
   if (it == arrays_.end())
     throw InitializationError(where() + ", array " + in_quotes(name), "not initialized", "an initialized array",
@@ -168,7 +173,7 @@ const Array& LayerNet::array(const std::string& name) const {
 void LayerNet::set_array(const std::string& name, Array value) {
   const auto names = array_names();
   if (!contains(names, name))
-    throw OptionError(where(), "unknown array " + in_quotes(name), "one of " + join_names(names), in_quotes(name));
+    throw OptionError(where(), "unknown array " + in_quotes(name), one_of_arrays(names), in_quotes(name));
   with_location(where(), [&] { layer_->check_array(name, value); });
   auto previous = arrays_;
   arrays_[name] = std::move(value);
@@ -193,7 +198,7 @@ void LayerNet::set_learning_rate_multiplier(double m) {
 void LayerNet::set_learning_rate_multiplier(const std::string& array, double m) {
   const auto names = array_names();
   if (!contains(names, array))
-    throw OptionError(where() + ", LearningRateMultipliers", "unknown array " + in_quotes(array), "one of " + join_names(names),
+    throw OptionError(where() + ", LearningRateMultipliers", "unknown array " + in_quotes(array), one_of_arrays(names),
                       in_quotes(array));
   check_multiplier(where() + ", LearningRateMultipliers, " + in_quotes(array), m);
   array_multipliers_[array] = m;
@@ -210,9 +215,8 @@ void LayerNet::set_moving_update_count(int64_t n) {
   moving_updates_ = n;
 }
 
-LayerNet::Forward LayerNet::run_forward(const Array& batch, Mode mode) const {
-  const std::string port = layer_->input_ports().at(0);
-  const std::string at = where() + ", port " + in_quotes(port);
+LayerNet::Forward LayerNet::run_forward(const std::vector<const Array*>& batches, Mode mode) const {
+  const auto ports = layer_->input_ports();
   if (!initialized()) {
     std::vector<std::string> missing;
     for (const auto& d : param_decls())
@@ -220,26 +224,38 @@ LayerNet::Forward LayerNet::run_forward(const Array& batch, Mode mode) const {
     throw EvaluationError(where(), "cannot evaluate: arrays not initialized", "initialized arrays",
                           "missing " + join_names(missing), "Call initialize() first");
   }
+  if (batches.size() != ports.size())
+    throw EvaluationError(where(), "wrong number of inputs",
+                          std::to_string(ports.size()) + " input batches (ports " + join_names(ports) + ")",
+                          std::to_string(batches.size()));
   Forward f;
   f.shapes = shapes_;
-  if (batch.rank() < 1 || batch.dims()[0] < 1)
-    throw EvaluationError(at, "batch has no examples", "a batch of " + f.shapes.inputs[0].to_string(),
-                          "dims " + dims_to_string(batch.dims()));
-  const Shape example(std::vector<int64_t>(batch.dims().begin() + 1, batch.dims().end()));
-  const auto joined = Shape::unify(f.shapes.inputs[0], example);
-  if (!joined)
-    throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + f.shapes.inputs[0].to_string(),
-                          "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(batch.dims()) + ")");
-  f.shapes.inputs[0] = *joined;
+  for (size_t p = 0; p < ports.size(); ++p) {
+    const Array& batch = *batches[p];
+    const std::string at = where() + ", port " + in_quotes(ports[p]);
+    if (batch.rank() < 1 || batch.dims()[0] < 1)
+      throw EvaluationError(at, "batch has no examples", "a batch of " + f.shapes.inputs[p].to_string(),
+                            "dims " + dims_to_string(batch.dims()));
+    if (p > 0 && batch.dims()[0] != batches[0]->dims()[0])
+      throw EvaluationError(at, "batch size differs from port " + in_quotes(ports[0]),
+                            std::to_string(batches[0]->dims()[0]) + " examples", std::to_string(batch.dims()[0]));
+    const Shape example(std::vector<int64_t>(batch.dims().begin() + 1, batch.dims().end()));
+    const auto joined = Shape::unify(f.shapes.inputs[p], example);
+    if (!joined)
+      throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + f.shapes.inputs[p].to_string(),
+                            "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(batch.dims()) + ")");
+    f.shapes.inputs[p] = *joined;
+    require_finite(batch, at, "input");
+  }
   with_location(where(), [&] { layer_->infer_shapes(f.shapes); });
-  require_finite(batch, at, "input");
 
-  const int64_t n = batch.dims()[0];
+  const int64_t n = batches[0]->dims()[0];
   f.decls = layer_->arrays(f.shapes);
   f.args.mode = mode;
   f.args.batch = n;
   f.args.input_shapes = f.shapes.inputs;
-  f.args.inputs = {batch.data()};
+  f.args.output_shapes = f.shapes.outputs;
+  for (const Array* batch : batches) f.args.inputs.push_back(batch->data());
   f.output = Array::zeros(f.shapes.outputs.at(0).with_batch(n));
   f.args.outputs = {f.output.data()};
   for (const auto& d : f.decls) {
@@ -251,32 +267,59 @@ LayerNet::Forward LayerNet::run_forward(const Array& batch, Mode mode) const {
   return f;
 }
 
+namespace {
+
+std::vector<const Array*> pointers(const std::vector<Array>& batches) {
+  std::vector<const Array*> out;
+  for (const Array& b : batches) out.push_back(&b);
+  return out;
+}
+
+}  // namespace
+
 Array LayerNet::evaluate(const Array& example, Mode mode) const {
   std::vector<int64_t> dims{1};
   dims.insert(dims.end(), example.dims().begin(), example.dims().end());
-  Array out = run_forward(example.reshaped(dims), mode).output;
+  const Array batch = example.reshaped(dims);
+  Array out = run_forward({&batch}, mode).output;
   return out.reshaped(std::vector<int64_t>(out.dims().begin() + 1, out.dims().end()));
 }
 
-Array LayerNet::evaluate_batch(const Array& batch, Mode mode) const { return run_forward(batch, mode).output; }
+Array LayerNet::evaluate_batch(const Array& batch, Mode mode) const { return run_forward({&batch}, mode).output; }
+
+Array LayerNet::evaluate_batch(const std::vector<Array>& batches, Mode mode) const {
+  return run_forward(pointers(batches), mode).output;
+}
 
 Gradients LayerNet::gradients(const Array& batch, const Array& output_gradient, Mode mode) const {
-  Forward f = run_forward(batch, mode);
+  return run_gradients({&batch}, output_gradient, mode);
+}
+
+Gradients LayerNet::gradients(const std::vector<Array>& batches, const Array& output_gradient, Mode mode) const {
+  return run_gradients(pointers(batches), output_gradient, mode);
+}
+
+Gradients LayerNet::run_gradients(const std::vector<const Array*>& batches, const Array& output_gradient,
+                                  Mode mode) const {
+  Forward f = run_forward(batches, mode);
   const std::string at = where() + ", port " + in_quotes(layer_->output_ports().at(0));
   if (output_gradient.dims() != f.output.dims())
     throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(f.output.dims()),
                           "dims " + dims_to_string(output_gradient.dims()));
   require_finite(output_gradient, at, "output gradient");
   Gradients g;
-  g.input = Array::zeros(batch.dims());
   BackwardArgs b;
+  for (const Array* batch : batches) {
+    g.inputs.push_back(Array::zeros(batch->dims()));
+    b.input_grads.push_back(g.inputs.back().data());
+  }
   b.mode = mode;
   b.batch = f.args.batch;
   b.input_shapes = f.args.input_shapes;
+  b.output_shapes = f.args.output_shapes;
   b.inputs = f.args.inputs;
   b.outputs = {f.output.data()};
   b.output_grads = {output_gradient.data()};
-  b.input_grads = {g.input.data()};
   b.overwrite_input_grads = true;
   b.params = f.args.params;
   b.saved.assign(f.args.saved.begin(), f.args.saved.end());
@@ -293,7 +336,7 @@ Gradients LayerNet::gradients(const Array& batch, const Array& output_gradient, 
 }
 
 void LayerNet::moving_update_step(const Array& batch) {
-  Forward f = run_forward(batch, Mode::Train);
+  Forward f = run_forward({&batch}, Mode::Train);
   MovingUpdateArgs m;
   m.batch = f.args.batch;
   m.input_shapes = f.args.input_shapes;

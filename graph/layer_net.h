@@ -44,8 +44,9 @@ struct LayerInfo {
 };
 
 struct Gradients {
-  Array input;                          // dL/dInput, same dims as the batch
+  std::vector<Array> inputs;            // dL/d(input port), in port order, dims of the batches
   std::map<std::string, Array> arrays;  // dL/d(array) for every learnable array
+  const Array& input() const { return inputs.at(0); }
 };
 
 class LayerNet {
@@ -75,8 +76,11 @@ class LayerNet {
   // One example (no batch dimension) or a batch (leading batch dimension). Never changes the net.
   Array evaluate(const Array& example, Mode mode = Mode::Test) const;
   Array evaluate_batch(const Array& batch, Mode mode = Mode::Test) const;
+  // Layers with several input ports: one batch per port, in port order.
+  Array evaluate_batch(const std::vector<Array>& batches, Mode mode = Mode::Test) const;
   // Gradients of L for dL/dOutput = output_gradient, through a forward pass in `mode`.
   Gradients gradients(const Array& batch, const Array& output_gradient, Mode mode = Mode::Test) const;
+  Gradients gradients(const std::vector<Array>& batches, const Array& output_gradient, Mode mode = Mode::Test) const;
   // What NetTrain does to this layer's moving arrays once per optimisation step: a Train-mode
   // forward pass on `batch`, then the moving update (skipped for arrays frozen by a multiplier 0).
   void moving_update_step(const Array& batch);
@@ -109,7 +113,8 @@ class LayerNet {
 
  private:
   struct Forward;
-  Forward run_forward(const Array& batch, Mode mode) const;
+  Forward run_forward(const std::vector<const Array*>& batches, Mode mode) const;
+  Gradients run_gradients(const std::vector<const Array*>& batches, const Array& output_gradient, Mode mode) const;
   std::vector<ArrayDecl> param_decls() const;
   void infer();
   void check_multiplier(const std::string& where, double m) const;

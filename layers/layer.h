@@ -50,7 +50,8 @@ struct LayerShapes {
 struct ForwardArgs {
   Mode mode = Mode::Test;
   int64_t batch = 0;
-  std::vector<Shape> input_shapes;  // per example, fully known
+  std::vector<Shape> input_shapes;   // per example, fully known
+  std::vector<Shape> output_shapes;  // per example, fully known (Linear's size may come from its arrays)
   std::vector<const float*> inputs;
   std::vector<float*> outputs;
   std::vector<const float*> params;
@@ -60,7 +61,7 @@ struct ForwardArgs {
 struct BackwardArgs {
   Mode mode = Mode::Test;  // the mode of the forward pass being differentiated
   int64_t batch = 0;
-  std::vector<Shape> input_shapes;
+  std::vector<Shape> input_shapes, output_shapes;
   std::vector<const float*> inputs, outputs, output_grads;
   std::vector<float*> input_grads;       // nullptr where no gradient is wanted
   bool overwrite_input_grads = false;    // false: accumulate (+=); true: the buffers are written

@@ -5,7 +5,11 @@
 
 #include "core/error.h"
 #include "layers/batch_norm.h"
+#include "layers/catenate.h"
+#include "layers/elementwise.h"
+#include "layers/linear.h"
 #include "layers/option_reader.h"
+#include "layers/total.h"
 
 namespace netkit {
 
@@ -21,6 +25,11 @@ Factory factory() {
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table{
       {"BatchNormalization", factory<BatchNormalization>()},
+      {"Catenate", factory<Catenate>()},
+      {"Elementwise", factory<Elementwise>()},
+      {"Linear", factory<Linear>()},
+      {"Ramp", factory<Ramp>()},
+      {"Total", factory<Total>()},
   };
   return table;
 }

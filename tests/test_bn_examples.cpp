@@ -149,7 +149,7 @@ TEST_CASE("BN example 10: Train-mode gradient identities", "[bn][examples]") {
     x[i] = static_cast<float>(std::cos(1.3 * static_cast<double>(i)) * 2 + 1);
     g[i] = static_cast<float>(std::sin(0.4 * static_cast<double>(i * i)));
   }
-  const Array dx = bn.gradients(x, g, Mode::Train).input;
+  const Array dx = bn.gradients(x, g, Mode::Train).input();
   for (int64_t c = 0; c < 2; ++c) {
     double sum = 0, scale = 0;
     for (int64_t n = 0; n < 3; ++n)
@@ -160,7 +160,7 @@ TEST_CASE("BN example 10: Train-mode gradient identities", "[bn][examples]") {
     INFO("channel " << c);
     CHECK(std::fabs(sum) < 1e-6 * scale + 1e-7);
   }
-  const Array dx_const = bn.gradients(x, ones, Mode::Train).input;
+  const Array dx_const = bn.gradients(x, ones, Mode::Train).input();
   for (int64_t i = 0; i < dx_const.size(); ++i) CHECK(std::fabs(dx_const[i]) < 1e-6);
 }
 
@@ -187,12 +187,12 @@ TEST_CASE("BN example 13: a constant channel gives exactly the Biases", "[bn][ex
   for (int64_t i = 0; i < 3; ++i) CHECK(y[i] == 0.3f);
   // Constant dL/dy: dL/dx is exactly 0. (For eps > 0 and a varying dL/dy the true gradient
   // gamma r (g - mean g) is not 0; docs/batch_norm.md explains.)
-  const Array dx = bn.gradients(x, Array{{0.1}, {0.1}, {0.1}}, Mode::Train).input;
+  const Array dx = bn.gradients(x, Array{{0.1}, {0.1}, {0.1}}, Mode::Train).input();
   for (int64_t i = 0; i < 3; ++i) CHECK(dx[i] == 0.0f);
   // With Epsilon 0 the channel is degenerate: output Biases and a zero gradient for any dL/dy.
   LayerNet exact = initialized({{"Input", 1}, {"Epsilon", 0}, {"Scaling", {1.7}}, {"Biases", {0.3}}});
   const Array y0 = exact.evaluate_batch(x, Mode::Train);
-  const Array dx0 = exact.gradients(x, Array{{0.5}, {-2}, {1}}, Mode::Train).input;
+  const Array dx0 = exact.gradients(x, Array{{0.5}, {-2}, {1}}, Mode::Train).input();
   for (int64_t i = 0; i < 3; ++i) {
     CHECK(y0[i] == 0.3f);
     CHECK(dx0[i] == 0.0f);

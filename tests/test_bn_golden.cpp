@@ -75,7 +75,7 @@ void check_mode(const Golden& g, Mode mode) {
                                       kValues));
   const Gradients grads = net.gradients(x, w, mode);
   NETKIT_CHECK_REPORT(
-      mismatch_report("dL/dInput", grads.input, g.numbers(expected.at("grad_input"), "grad_input"), kValues));
+      mismatch_report("dL/dInput", grads.input(), g.numbers(expected.at("grad_input"), "grad_input"), kValues));
   NETKIT_CHECK_REPORT(mismatch_report("dL/dScaling", grads.arrays.at("Scaling"),
                                       g.numbers(expected.at("grad_scaling"), "grad_scaling"), kSums));
   NETKIT_CHECK_REPORT(mismatch_report("dL/dBiases", grads.arrays.at("Biases"),

@@ -193,7 +193,7 @@ void check_against_finite_differences(const Config& config) {
   const Gradients g = p.gradients();
   const NumericGradients n = numeric_gradients(p);
   const Scales s = scales_of(p);
-  NETKIT_CHECK_REPORT(compare_gradient("dL/dInput", g.input, n.input, tolerance(s.input)).report);
+  NETKIT_CHECK_REPORT(compare_gradient("dL/dInput", g.input(), n.input, tolerance(s.input)).report);
   NETKIT_CHECK_REPORT(compare_gradient("dL/dScaling", g.arrays.at("Scaling"), n.scaling, tolerance(s.scaling)).report);
   NETKIT_CHECK_REPORT(compare_gradient("dL/dBiases", g.arrays.at("Biases"), n.biases, tolerance(s.biases)).report);
 }
@@ -223,7 +223,7 @@ TEST_CASE("BN gradients: Train mode with one value per channel gives the Biases 
   const Array y = p.net.evaluate_batch(p.x, Mode::Train);
   CHECK(y.values() == p.net.array("Biases").values());
   const Gradients g = p.gradients();
-  CHECK(g.input.values() == std::vector<float>(kChannels, 0.0f));
+  CHECK(g.input().values() == std::vector<float>(kChannels, 0.0f));
   CHECK(g.arrays.at("Scaling").values() == std::vector<float>(kChannels, 0.0f));
   CHECK(g.arrays.at("Biases").values() == p.w.values());
   // The finite differences agree: L does not move at all.
@@ -234,7 +234,7 @@ TEST_CASE("BN gradients: Train-mode input gradient sums to zero over each channe
   const Config config = generated_config(Mode::Train);
   INFO(config);
   const Problem p = make_problem(config);
-  const Array dx = p.gradients().input;
+  const Array dx = p.gradients().input();
   // Rounding allowance: each dx_i is formed from terms of size |gamma| r |w_i| (1 + |xhat_i|).
   std::vector<double> sum(kChannels, 0.0), allowed(kChannels, 0.0);
   for (int64_t i = 0; i < dx.size(); ++i) {
@@ -251,7 +251,7 @@ TEST_CASE("BN gradients: Train mode with a constant dL/dy gives zero input gradi
   INFO(config << ", dL/dy = " << constant);
   Problem p = make_problem(config);
   p.w = Array::filled(p.x.dims(), constant);
-  const Array dx = p.gradients().input;
+  const Array dx = p.gradients().input();
   // Zero up to rounding: far below the Test-mode value |gamma| r |w| a wrong formula would give.
   std::vector<double> allowed(static_cast<size_t>(dx.size()));
   for (int64_t i = 0; i < dx.size(); ++i) {
@@ -272,7 +272,7 @@ TEST_CASE("BN gradients: the finite-difference comparison rejects wrong gradient
   const NumericGradients n = numeric_gradients(p);
   const Scales s = scales_of(p);
   const Gradients right = p.gradients();
-  REQUIRE(compare_gradient("dL/dInput", right.input, n.input, tolerance(s.input)).ok());
+  REQUIRE(compare_gradient("dL/dInput", right.input(), n.input, tolerance(s.input)).ok());
 
   SECTION("batch statistics treated as constants") {
     // The classic bug: the Test-mode formula with the batch's own mean and variance. The
@@ -288,22 +288,22 @@ TEST_CASE("BN gradients: the finite-difference comparison rejects wrong gradient
     NETKIT_CHECK_REPORT(mismatch_report("Test mode with batch statistics vs Train mode",
                                         frozen.evaluate_batch(p.x, Mode::Test),
                                         to_doubles(p.net.evaluate_batch(p.x, Mode::Train)), Tolerance{1e-4, 1e-4}));
-    const Array wrong = frozen.gradients(p.x, p.w, Mode::Test).input;
+    const Array wrong = frozen.gradients(p.x, p.w, Mode::Test).input();
     CHECK(compare_gradient("dL/dInput", wrong, n.input, tolerance(s.input)).worst_ratio > 10);
   }
   SECTION("the Test-mode gradients with the moving statistics") {
     const Gradients wrong = p.gradients(Mode::Test);
-    CHECK(compare_gradient("dL/dInput", wrong.input, n.input, tolerance(s.input)).worst_ratio > 10);
+    CHECK(compare_gradient("dL/dInput", wrong.input(), n.input, tolerance(s.input)).worst_ratio > 10);
     if (per_channel(config) > 1)  // with M = 1 the true dL/dScaling is 0: any error shows
       CHECK(compare_gradient("dL/dScaling", wrong.arrays.at("Scaling"), n.scaling, tolerance(s.scaling)).worst_ratio > 10);
   }
   SECTION("a 1% error") {
     Gradients wrong = right;
-    for (auto* a : {&wrong.input, &wrong.arrays.at("Scaling"), &wrong.arrays.at("Biases")})
+    for (auto* a : {&wrong.inputs.at(0), &wrong.arrays.at("Scaling"), &wrong.arrays.at("Biases")})
       for (int64_t i = 0; i < a->size(); ++i) (*a)[i] *= 1.01f;
     CHECK_FALSE(compare_gradient("dL/dBiases", wrong.arrays.at("Biases"), n.biases, tolerance(s.biases)).ok());
     if (per_channel(config) > 2) {  // with M <= 2, dL/dx and dL/dScaling are tiny (0 for M = 1)
-      CHECK_FALSE(compare_gradient("dL/dInput", wrong.input, n.input, tolerance(s.input)).ok());
+      CHECK_FALSE(compare_gradient("dL/dInput", wrong.input(), n.input, tolerance(s.input)).ok());
       CHECK_FALSE(compare_gradient("dL/dScaling", wrong.arrays.at("Scaling"), n.scaling, tolerance(s.scaling)).ok());
     }
   }
@@ -315,5 +315,5 @@ TEST_CASE("BN gradients: the Train-mode gradient fails the Test-mode check", "[b
   const Problem p = make_problem(config);
   const NumericGradients n = numeric_gradients(p);
   const Scales s = scales_of(p);
-  CHECK(compare_gradient("dL/dInput", p.gradients(Mode::Train).input, n.input, tolerance(s.input)).worst_ratio > 10);
+  CHECK(compare_gradient("dL/dInput", p.gradients(Mode::Train).input(), n.input, tolerance(s.input)).worst_ratio > 10);
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/fixtures.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "graph/layer_net.h"
@@ -25,17 +26,6 @@ using kernels::BnLayout;
 
 namespace {
 
-// Sets the thread count for a scope and restores the previous one.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(saved_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int saved_;
-};
 
 // Puts +2^40 and -2^40 on the first and last value of every channel of g. They cancel, but
 // in double the ordinary values summed between them lose their bits below 2^-12, which float
@@ -94,7 +84,7 @@ Results layer_results(const LayerCase& c) {
     const std::string m = std::string(mode_name(mode)) + " mode ";
     r.emplace_back(m + "output", net.evaluate_batch(x, mode));
     Gradients g = net.gradients(x, w, mode);
-    r.emplace_back(m + "dL/dInput", std::move(g.input));
+    r.emplace_back(m + "dL/dInput", std::move(g.input()));
     r.emplace_back(m + "dL/dScaling", std::move(g.arrays.at("Scaling")));
     r.emplace_back(m + "dL/dBiases", std::move(g.arrays.at("Biases")));
   }

@@ -7,15 +7,8 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "layers/kernels/vector_clones.h"
 
-// Hot loops are compiled twice, for AVX2 and for baseline x86-64, and picked at load time.
-// Results are identical either way: the accumulation order is spelled out (kLanes explicit
-// lanes, fixed row order) and -ffp-contract=off forbids fused multiply-adds.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define NETKIT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NETKIT_VECTOR_CLONES
-#endif
 
 namespace netkit::kernels {
 

@@ -1,0 +1,31 @@
+// TotalLayer: the elementwise sum of any number of same-shape inputs ("Input1", "Input2", ...),
+// the join of residual connections in a NetGraph.
+#pragma once
+
+#include "layers/layer.h"
+
+namespace netkit {
+
+class Total final : public Layer {
+ public:
+  // Option "Inputs": the number of input ports (default 2, at least 1).
+  explicit Total(const nlohmann::json& options = nullptr);
+
+  std::string type() const override { return "Total"; }
+  std::vector<std::string> input_ports() const override;
+  void infer_shapes(LayerShapes& shapes) const override;
+  std::vector<ArrayDecl> arrays(const LayerShapes&) const override { return {}; }
+  void forward(const ForwardArgs& args) const override;
+  void backward(const BackwardArgs& args) const override;
+  nlohmann::json options() const override { return {{"Inputs", inputs_}}; }
+
+ private:
+  int64_t inputs_ = 2;
+};
+
+// "Input1", "Input2", ...: the numbered port names of multi-input layers.
+std::vector<std::string> numbered_ports(const std::string& stem, int64_t count);
+// Reads the option "Inputs" (a port count >= 1).
+int64_t read_input_count(const nlohmann::json& options, const std::string& type);
+
+}  // namespace netkit
