@@ -128,9 +128,16 @@ class LayerNet {
   int64_t moving_updates_ = 0;
 };
 
-// Convenience constructor in the Wolfram spelling.
+// Convenience constructors in the Wolfram spelling.
 inline LayerNet BatchNormalizationLayer(const nlohmann::json& options = nullptr) {
   return LayerNet::create("BatchNormalization", options);
 }
+inline LayerNet LinearLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Linear", options); }
+inline LayerNet ElementwiseLayer(const nlohmann::json& options = nullptr) {
+  return LayerNet::create("Elementwise", options);
+}
+inline LayerNet RampLayer() { return LayerNet::create("Ramp"); }
+inline LayerNet TotalLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Total", options); }
+inline LayerNet CatenateLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Catenate", options); }
 
 }  // namespace netkit

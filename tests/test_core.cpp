@@ -146,3 +146,10 @@ TEST_CASE("core: sgemm is row-major with optional transposes", "[core]") {
   CHECK(d.values() == std::vector<float>{17, 22, 27, 22, 29, 36, 27, 36, 45});
   CHECK_FALSE(blas::core_name().empty());
 }
+
+TEST_CASE("core: sgemm refuses sizes BLAS cannot hold", "[core]") {
+  float x = 0;
+  CHECK_THROWS_AS(blas::sgemm(false, false, int64_t{1} << 31, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &x, 1), EvaluationError);
+  CHECK_THROWS_WITH(blas::sgemm(false, false, 1, 1, 1, 1.0f, &x, int64_t{3} << 31, &x, 1, 0.0f, &x, 1),
+                    Equals("sgemm argument lda: size out of range for BLAS; expected 0 to 2147483647, got 6442450944"));
+}

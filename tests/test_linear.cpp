@@ -39,7 +39,6 @@ namespace {
 
 constexpr double u = 0x1p-24;  // unit roundoff of float
 
-LayerNet LinearLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Linear", options); }
 
 int64_t product(const std::vector<int64_t>& dims) {
   int64_t n = 1;
