@@ -40,29 +40,11 @@ BatchNormalization::BatchNormalization(const nlohmann::json& options) {
                          : MovingAverage::Cumulative;
   c.statistics = r.choice("Statistics", "Moving", {"Moving", "Population"}) == "Moving" ? Statistics::Moving
                                                                                          : Statistics::Population;
-  if (const auto* v = r.raw("ScalingInitializer")) {
-    if (!v->is_string()) throw OptionError(r.where("ScalingInitializer"), "wrong type", "an initializer name", json_type_name(*v));
-    c.scaling_initializer = Initializer::named(v->get<std::string>(), r.where("ScalingInitializer"));
-  }
-  if (const auto* v = r.raw("BiasesInitializer")) {
-    if (!v->is_string()) throw OptionError(r.where("BiasesInitializer"), "wrong type", "an initializer name", json_type_name(*v));
-    c.biases_initializer = Initializer::named(v->get<std::string>(), r.where("BiasesInitializer"));
-  }
-  if (const auto* v = r.raw("L2Factors")) {
-    if (v->is_number()) {
-      c.l2_scaling = c.l2_biases = v->get<double>();
-    } else if (v->is_object()) {
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        if (!it->is_number())
-          throw OptionError(r.where("L2Factors") + ", " + in_quotes(it.key()), "wrong type", "a number", json_type_name(*it));
-        if (it.key() == "Scaling") c.l2_scaling = it->get<double>();
-        else if (it.key() == "Biases") c.l2_biases = it->get<double>();
-        else throw OptionError(r.where("L2Factors"), "unknown array", "\"Scaling\" or \"Biases\" (moving arrays are never decayed)", in_quotes(it.key()));
-      }
-    } else {
-      throw OptionError(r.where("L2Factors"), "wrong type", "a number or {\"Scaling\": x, \"Biases\": y}", json_type_name(*v));
-    }
-  }
+  c.scaling_initializer = r.initializer("ScalingInitializer", c.scaling_initializer, Initializer::names());
+  c.biases_initializer = r.initializer("BiasesInitializer", c.biases_initializer, Initializer::names());
+  const auto l2 = r.per_array_numbers("L2Factors", {"Scaling", "Biases"}, 1.0, " (moving arrays are never decayed)");
+  c.l2_scaling = l2[0];
+  c.l2_biases = l2[1];
   r.finish();
   config_ = c;
   validate();

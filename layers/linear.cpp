@@ -16,14 +16,6 @@ const char kOutputSize[] = "option \"OutputSize\"";
 
 std::string array_where(const std::string& name) { return "array " + in_quotes(name); }
 
-Initializer initializer_option(OptionReader& r, const std::string& name, const Initializer& fallback,
-                               const std::vector<std::string>& allowed) {
-  const auto* v = r.raw(name);
-  if (!v) return fallback;
-  if (!v->is_string()) throw OptionError(r.where(name), "wrong type", "an initializer name", json_type_name(*v));
-  return Initializer::named(v->get<std::string>(), r.where(name), allowed);
-}
-
 // The batch as matrices: X [N, in], Y [N, out].
 template <class Args>
 kernels::LinearDims dims_of(const Args& a) {
@@ -52,23 +44,11 @@ Linear::Linear(const nlohmann::json& options) {
     if (too_large || v->get<int64_t>() < 1) throw OptionError(where, "out of range", "an integer >= 1", v->dump());
     c.output_size = v->get<int64_t>();
   }
-  c.weights_initializer = initializer_option(r, "WeightsInitializer", c.weights_initializer, Initializer::all_names());
-  c.biases_initializer = initializer_option(r, "BiasesInitializer", c.biases_initializer, Initializer::names());
-  if (const auto* v = r.raw("L2Factors")) {
-    if (v->is_number()) {
-      c.l2_weights = c.l2_biases = v->get<double>();
-    } else if (v->is_object()) {
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        if (!it->is_number())
-          throw OptionError(r.where("L2Factors") + ", " + in_quotes(it.key()), "wrong type", "a number", json_type_name(*it));
-        if (it.key() == "Weights") c.l2_weights = it->get<double>();
-        else if (it.key() == "Biases") c.l2_biases = it->get<double>();
-        else throw OptionError(r.where("L2Factors"), "unknown array", "\"Weights\" or \"Biases\"", in_quotes(it.key()));
-      }
-    } else {
-      throw OptionError(r.where("L2Factors"), "wrong type", "a number or {\"Weights\": x, \"Biases\": y}", json_type_name(*v));
-    }
-  }
+  c.weights_initializer = r.initializer("WeightsInitializer", c.weights_initializer, Initializer::all_names());
+  c.biases_initializer = r.initializer("BiasesInitializer", c.biases_initializer, Initializer::names());
+  const auto l2 = r.per_array_numbers("L2Factors", {"Weights", "Biases"}, 1.0);
+  c.l2_weights = l2[0];
+  c.l2_biases = l2[1];
   r.finish();
   config_ = c;
   validate();

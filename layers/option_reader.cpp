@@ -1,5 +1,6 @@
 #include "layers/option_reader.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -45,6 +46,36 @@ std::string OptionReader::choice(const std::string& name, const std::string& fal
     for (const auto& a : allowed)
       if (a == v->get<std::string>()) return a;
   throw OptionError(where(name), "invalid value", "one of " + join_names(allowed), v->dump());
+}
+
+Initializer OptionReader::initializer(const std::string& name, const Initializer& fallback,
+                                      const std::vector<std::string>& allowed) {
+  const nlohmann::json* v = raw(name);
+  if (!v) return fallback;
+  if (!v->is_string()) throw OptionError(where(name), "wrong type", "an initializer name", json_type_name(*v));
+  return Initializer::named(v->get<std::string>(), where(name), allowed);
+}
+
+std::vector<double> OptionReader::per_array_numbers(const std::string& name, const std::vector<std::string>& arrays,
+                                                    double fallback, const std::string& note) {
+  std::vector<double> values(arrays.size(), fallback);
+  const nlohmann::json* v = raw(name);
+  if (!v) return values;
+  if (v->is_number()) return std::vector<double>(arrays.size(), v->get<double>());
+  std::string names, form;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    names += (i ? " or " : "") + in_quotes(arrays[i]);
+    form += (i ? ", " : "") + in_quotes(arrays[i]) + ": " + std::string(1, static_cast<char>('x' + i % 3));
+  }
+  if (!v->is_object()) throw OptionError(where(name), "wrong type", "a number or {" + form + "}", json_type_name(*v));
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    if (!it->is_number())
+      throw OptionError(where(name) + ", " + in_quotes(it.key()), "wrong type", "a number", json_type_name(*it));
+    const auto at = std::find(arrays.begin(), arrays.end(), it.key());
+    if (at == arrays.end()) throw OptionError(where(name), "unknown array", names + note, in_quotes(it.key()));
+    values[static_cast<size_t>(at - arrays.begin())] = it->get<double>();
+  }
+  return values;
 }
 
 void OptionReader::finish() const {

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layers/initializer.h"
+
 namespace netkit {
 
 class OptionReader {
@@ -16,6 +18,12 @@ class OptionReader {
   double number(const std::string& name, double fallback);
   bool boolean(const std::string& name, bool fallback);
   std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& allowed);
+  // An initializer name from `allowed` (layers/initializer.h).
+  Initializer initializer(const std::string& name, const Initializer& fallback, const std::vector<std::string>& allowed);
+  // One number per array, given as a single number for all or as {"Array": x, ...} ("L2Factors").
+  // Values come back in the order of `arrays`; `note` follows the list of names in errors.
+  std::vector<double> per_array_numbers(const std::string& name, const std::vector<std::string>& arrays,
+                                        double fallback, const std::string& note = "");
   // The raw value, or nullptr when absent (for options with their own structure).
   const nlohmann::json* raw(const std::string& name);
   // Throws OptionError for any option not read, listing the known names.

@@ -90,6 +90,10 @@ TEST_CASE("BN errors: option values out of range or of the wrong type", "[bn][er
   CHECK_THROWS_WITH(BatchNormalizationLayer({{"L2Factors", {{"MovingMean", 1}}}}),
                     Contains("unknown array; expected \"Scaling\" or \"Biases\" (moving arrays are never decayed), got \"MovingMean\""));
   CHECK_THROWS_WITH(BatchNormalizationLayer({{"L2Factors", -1}}), Contains("expected finite numbers >= 0, got -1"));
+  CHECK_THROWS_WITH(BatchNormalizationLayer({{"L2Factors", "none"}}),
+                    Equals("BatchNormalization option \"L2Factors\": wrong type; expected a number or {\"Scaling\": x, "
+                           "\"Biases\": y}, got a string (\"none\")"));
+  CHECK(BatchNormalizationLayer({{"L2Factors", {{"Biases", 0.5}}}}).information().arrays[1].l2_factor == 0.5);
   CHECK_THROWS_WITH(BatchNormalizationLayer({{"LearningRateMultipliers", -1}}),
                     Contains("learning-rate multiplier out of range; expected a finite number >= 0, got -1"));
   CHECK_THROWS_WITH(BatchNormalizationLayer({{"LearningRateMultipliers", {{"Gamma", 0}}}}),
