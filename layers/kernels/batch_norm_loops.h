@@ -1,0 +1,35 @@
+// The hot loops of the batch-norm kernels (layers/kernels/batch_norm.cpp), each compiled for
+// AVX2 and for baseline x86-64 (vector_clones.h). Reductions accumulate in double with the
+// order spelled out, so every build and every thread count gives the same bits.
+//   lanes_*: one run of a channel, kLanes interleaved accumulators (lane k takes i % kLanes == k);
+//   rows_*: column sums over rows of `stride` floats, each column summed row by row in order;
+//   scale_shift_* / input_gradient_*: the elementwise passes.
+#pragma once
+
+#include <cstdint>
+
+namespace netkit::kernels::batch_norm_loops {
+
+constexpr int kLanes = 16;  // four vectors of four doubles: enough independent adds to hide latency
+
+void lanes_sum(const float* x, int64_t n, double* lanes);
+void lanes_squared_deviation(const float* x, int64_t n, double center, double* lanes);
+void lanes_gradient_sums(const float* x, const float* g, int64_t n, float center, double* lanes_g, double* lanes_gx);
+void scale_shift_scalar(const float* __restrict x, float* __restrict y, int64_t n, float c, float a, float b);
+void scale_shift_rows(const float* __restrict x, float* __restrict y, int64_t rows, int64_t stride, int64_t width,
+                      const float* __restrict c, const float* __restrict a, const float* __restrict b);
+void input_gradient_scalar(const float* __restrict x, const float* __restrict g, float* __restrict dx, int64_t n,
+                           float c, float mg, float k, float s, bool accumulate);
+void input_gradient_rows(const float* __restrict x, const float* __restrict g, float* __restrict dx, int64_t rows,
+                         int64_t stride, int64_t width, const float* __restrict c, const float* __restrict mg,
+                         const float* __restrict k, const float* __restrict s, bool accumulate);
+void rows_sum(const float* x, int64_t rows, int64_t stride, int64_t width, double* acc);
+void rows_squared_deviation(const float* x, int64_t rows, int64_t stride, int64_t width, const double* center,
+                            double* acc);
+void rows_gradient_sums(const float* x, const float* g, int64_t rows, int64_t stride, int64_t width,
+                        const float* center, double* acc_g, double* acc_gx);
+void add_into(double* __restrict total, const double* __restrict part, int64_t n);
+// The lanes added in order.
+double lanes_total(const double* lanes);
+
+}  // namespace netkit::kernels::batch_norm_loops
