@@ -83,7 +83,7 @@ LayerNet::LayerNet(LayerPtr layer, const nlohmann::json& net_options) : layer_(s
   }
   reader.finish();
   infer();
-  for (const auto& [name, value] : arrays_) with_location(where(), [&] { layer_->check_array(name, value); });
+  for (const auto& entry : arrays_) with_location(where(), [&] { layer_->check_array(entry.first, entry.second); });
 }
 
 LayerNet LayerNet::create(const std::string& type, const nlohmann::json& options) {
