@@ -134,23 +134,11 @@ struct NumericGradients {
 };
 
 NumericGradients numeric_gradients(const Problem& p) {
-  NumericGradients n;
   const Mode mode = p.config.mode;
-  n.input = numeric_gradient([&](const Array& x) { return weighted_sum(p.net.evaluate_batch(x, mode), p.w); }, p.x,
-                             kRelativeStep * rms(p.x));
-  LayerNet probe = p.net;
-  auto along = [&](const std::string& name) {
-    const Array& a = p.net.array(name);
-    return numeric_gradient(
-        [&](const Array& value) {
-          probe.set_array(name, value);
-          return weighted_sum(probe.evaluate_batch(p.x, mode), p.w);
-        },
-        a, kRelativeStep * rms(a));
-  };
-  n.scaling = along("Scaling");
-  probe = p.net;
-  n.biases = along("Biases");
+  NumericGradients n;
+  n.input = numeric_input_gradient(p.net, p.x, p.w, mode, kRelativeStep);
+  n.scaling = numeric_array_gradient(p.net, "Scaling", p.x, p.w, mode, kRelativeStep);
+  n.biases = numeric_array_gradient(p.net, "Biases", p.x, p.w, mode, kRelativeStep);
   return n;
 }
 

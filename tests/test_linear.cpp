@@ -119,21 +119,9 @@ struct NumericGradients {
 NumericGradients numeric_gradients(const Problem& p) {
   constexpr double kRelativeStep = 1e-2;
   NumericGradients n;
-  n.input = numeric_gradient([&](const Array& x) { return weighted_sum(p.net.evaluate_batch(x), p.w); }, p.x,
-                             kRelativeStep * rms(p.x));
-  LayerNet probe = p.net;
-  auto along = [&](const std::string& name) {
-    const Array& a = p.net.array(name);
-    return numeric_gradient(
-        [&](const Array& value) {
-          probe.set_array(name, value);
-          return weighted_sum(probe.evaluate_batch(p.x), p.w);
-        },
-        a, kRelativeStep * rms(a));
-  };
-  n.weights = along("Weights");
-  probe = p.net;
-  n.biases = along("Biases");
+  n.input = numeric_input_gradient(p.net, p.x, p.w, Mode::Test, kRelativeStep);
+  n.weights = numeric_array_gradient(p.net, "Weights", p.x, p.w, Mode::Test, kRelativeStep);
+  n.biases = numeric_array_gradient(p.net, "Biases", p.x, p.w, Mode::Test, kRelativeStep);
   return n;
 }
 

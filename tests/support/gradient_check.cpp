@@ -55,6 +55,24 @@ std::vector<double> numeric_gradient(const std::function<double(const Array&)>& 
   return grad;
 }
 
+std::vector<double> numeric_input_gradient(const LayerNet& net, const Array& x, const Array& w, Mode mode,
+                                           double relative_step) {
+  return numeric_gradient([&](const Array& value) { return weighted_sum(net.evaluate_batch(value, mode), w); }, x,
+                          relative_step * rms(x));
+}
+
+std::vector<double> numeric_array_gradient(const LayerNet& net, const std::string& array, const Array& x,
+                                           const Array& w, Mode mode, double relative_step) {
+  LayerNet probe = net;
+  const Array& a = net.array(array);
+  return numeric_gradient(
+      [&](const Array& value) {
+        probe.set_array(array, value);
+        return weighted_sum(probe.evaluate_batch(x, mode), w);
+      },
+      a, relative_step * rms(a));
+}
+
 GradientComparison compare_gradient(const std::string& what, const Array& analytic,
                                     const std::vector<double>& numeric, Tolerance tol) {
   GradientComparison c;

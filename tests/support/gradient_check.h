@@ -8,6 +8,7 @@
 
 #include "core/array.h"
 #include "core/random.h"
+#include "graph/layer_net.h"
 #include "tests/support/golden.h"
 
 namespace netkit::test {
@@ -28,6 +29,14 @@ double rms(const Array& a, double floor = 1e-3);
 // whose truncation error is O(h^4), so h can be large enough that the float rounding of L
 // (divided by h) stays small. One element is perturbed at a time; `loss` gets the perturbed copy.
 std::vector<double> numeric_gradient(const std::function<double(const Array&)>& loss, const Array& x, double h);
+
+// The same for a LayerNet and L = sum w net(x): with respect to the input, or to one of the
+// net's arrays (perturbed on a copy of the net). The step is `relative_step` times the RMS of
+// the values differentiated against.
+std::vector<double> numeric_input_gradient(const LayerNet& net, const Array& x, const Array& w, Mode mode,
+                                           double relative_step);
+std::vector<double> numeric_array_gradient(const LayerNet& net, const std::string& array, const Array& x,
+                                           const Array& w, Mode mode, double relative_step);
 
 // Analytic against numeric gradient: element i passes when
 //   |analytic_i - numeric_i| <= tol.rel |numeric_i| + tol.abs.
