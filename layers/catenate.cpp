@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "layers/total.h"
+#include "layers/option_reader.h"
 
 namespace netkit {
 
@@ -22,7 +22,11 @@ std::vector<int64_t> block_sizes(const std::vector<Shape>& inputs) {
 
 }  // namespace
 
-Catenate::Catenate(const nlohmann::json& options) : inputs_(read_input_count(options, "Catenate")) {}
+Catenate::Catenate(const nlohmann::json& options) {
+  OptionReader r(options, "Catenate");
+  inputs_ = r.port_count("Inputs", 2);
+  r.finish();
+}
 
 std::vector<std::string> Catenate::input_ports() const { return numbered_ports("Input", inputs_); }
 

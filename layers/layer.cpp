@@ -25,6 +25,12 @@ std::string Layer::unknown_shape_reason(const std::string& array) const {
 
 void Layer::update_moving(const MovingUpdateArgs&) const {}
 
+std::vector<std::string> numbered_ports(const std::string& stem, int64_t count) {
+  std::vector<std::string> names;
+  for (int64_t i = 1; i <= count; ++i) names.push_back(stem + std::to_string(i));
+  return names;
+}
+
 size_t array_index(const std::vector<ArrayDecl>& decls, const std::string& name) {
   for (size_t i = 0; i < decls.size(); ++i)
     if (decls[i].name == name) return i;

@@ -108,6 +108,9 @@ class Layer {
 
 using LayerPtr = std::shared_ptr<const Layer>;
 
+// "Input1", "Input2", ...: the numbered port names of multi-input layers.
+std::vector<std::string> numbered_ports(const std::string& stem, int64_t count);
+
 // Index of `name` in a declaration list; throws std::out_of_range if absent.
 size_t array_index(const std::vector<ArrayDecl>& decls, const std::string& name);
 

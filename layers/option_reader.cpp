@@ -48,6 +48,14 @@ std::string OptionReader::choice(const std::string& name, const std::string& fal
   throw OptionError(where(name), "invalid value", "one of " + join_names(allowed), v->dump());
 }
 
+int64_t OptionReader::port_count(const std::string& name, int64_t fallback) {
+  const nlohmann::json* v = raw(name);
+  if (!v) return fallback;
+  if (!v->is_number_integer() || v->get<int64_t>() < 1)
+    throw OptionError(where(name), "invalid port count", "an integer >= 1", v->dump());
+  return v->get<int64_t>();
+}
+
 Initializer OptionReader::initializer(const std::string& name, const Initializer& fallback,
                                       const std::vector<std::string>& allowed) {
   const nlohmann::json* v = raw(name);

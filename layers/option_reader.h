@@ -1,6 +1,7 @@
 // Reads a layer's options from JSON with typed, located errors, and rejects unknown names.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ class OptionReader {
   double number(const std::string& name, double fallback);
   bool boolean(const std::string& name, bool fallback);
   std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& allowed);
+  // A number of ports, an integer >= 1 ("Inputs" of multi-input layers).
+  int64_t port_count(const std::string& name, int64_t fallback);
   // An initializer name from `allowed` (layers/initializer.h).
   Initializer initializer(const std::string& name, const Initializer& fallback, const std::vector<std::string>& allowed);
   // One number per array, given as a single number for all or as {"Array": x, ...} ("L2Factors").

@@ -13,25 +13,11 @@ constexpr int64_t kChunk = 16384;
 
 }  // namespace
 
-std::vector<std::string> numbered_ports(const std::string& stem, int64_t count) {
-  std::vector<std::string> names;
-  for (int64_t i = 1; i <= count; ++i) names.push_back(stem + std::to_string(i));
-  return names;
-}
-
-int64_t read_input_count(const nlohmann::json& options, const std::string& type) {
-  OptionReader r(options, type);
-  int64_t n = 2;
-  if (const auto* v = r.raw("Inputs")) {
-    if (!v->is_number_integer() || v->get<int64_t>() < 1)
-      throw OptionError(r.where("Inputs"), "invalid port count", "an integer >= 1", v->dump());
-    n = v->get<int64_t>();
-  }
+Total::Total(const nlohmann::json& options) {
+  OptionReader r(options, "Total");
+  inputs_ = r.port_count("Inputs", 2);
   r.finish();
-  return n;
 }
-
-Total::Total(const nlohmann::json& options) : inputs_(read_input_count(options, "Total")) {}
 
 std::vector<std::string> Total::input_ports() const { return numbered_ports("Input", inputs_); }
 

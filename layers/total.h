@@ -23,9 +23,4 @@ class Total final : public Layer {
   int64_t inputs_ = 2;
 };
 
-// "Input1", "Input2", ...: the numbered port names of multi-input layers.
-std::vector<std::string> numbered_ports(const std::string& stem, int64_t count);
-// Reads the option "Inputs" (a port count >= 1).
-int64_t read_input_count(const nlohmann::json& options, const std::string& type);
-
 }  // namespace netkit
