@@ -2,14 +2,10 @@
 // and located errors for every kind of broken file.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-
-#include "tests/support/fixtures.h"
 #include "core/error.h"
 #include "graph/layer_net_json.h"
 #include "layers/batch_norm.h"
+#include "tests/support/fixtures.h"
 
 using namespace netkit;
 using namespace netkit::test;

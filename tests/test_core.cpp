@@ -153,3 +153,10 @@ TEST_CASE("core: sgemm refuses sizes BLAS cannot hold", "[core]") {
   CHECK_THROWS_WITH(blas::sgemm(false, false, 1, 1, 1, 1.0f, &x, int64_t{3} << 31, &x, 1, 0.0f, &x, 1),
                     Equals("sgemm argument lda: size out of range for BLAS; expected 0 to 2147483647, got 6442450944"));
 }
+
+TEST_CASE("core: element counts refuse negative dimensions and overflow", "[core]") {
+  CHECK_THROWS_WITH(checked_product({2, -3}), Equals("shape [2, -3]: negative dimension; expected dimensions >= 0, got -3"));
+  CHECK_THROWS_WITH(checked_product({int64_t{1} << 40, int64_t{1} << 40}),
+                    Equals("shape [1099511627776, 1099511627776]: too many elements; expected a product below 2^63, got overflow"));
+  CHECK(checked_product({}) == 1);
+}
