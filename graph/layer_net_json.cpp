@@ -21,7 +21,7 @@ template <class F>
 auto at_pointer(const std::string& pointer, F&& f) {
   try {
     return f();
-  } catch (const FormatError& e) {
+  } catch (const FormatError&) {
     throw;
   } catch (const Error& e) {
     throw FormatError(pointer + (e.where().empty() ? "" : " (" + e.where() + ")"), e.problem(), e.expected(), e.got(),
