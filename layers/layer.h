@@ -56,6 +56,9 @@ struct ForwardArgs {
   std::vector<float*> outputs;
   std::vector<const float*> params;
   std::vector<float*> saved;
+  // Randomness of Train-mode layers (Dropout): the executor derives one value per step and node
+  // from the training seed, so a run is reproducible and resumable.
+  uint64_t seed = 0;
 };
 
 struct BackwardArgs {
