@@ -71,6 +71,7 @@ struct BackwardArgs {
   std::vector<const float*> params;
   std::vector<float*> param_grads;       // accumulated; nullptr for moving or frozen arrays
   std::vector<const float*> saved;
+  uint64_t seed = 0;  // the forward pass's seed: Dropout regenerates its mask instead of storing it
 };
 
 struct MovingUpdateArgs {
