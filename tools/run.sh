@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make g++ libopenblas-dev nlohmann-json3-dev catch2)
+packages=(cmake make g++ libopenblas-dev nlohmann-json3-dev catch2 zlib1g-dev)
 
 install_missing() {
   local missing=()
