@@ -170,6 +170,11 @@ const Array& LayerNet::array(const std::string& name) const {
   return it->second;
 }
 
+Array* LayerNet::mutable_array(const std::string& name) {
+  auto it = arrays_.find(name);
+  return it == arrays_.end() ? nullptr : &it->second;
+}
+
 void LayerNet::set_array(const std::string& name, Array value) {
   const auto names = array_names();
   if (!contains(names, name))

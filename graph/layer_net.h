@@ -67,6 +67,8 @@ class LayerNet {
   Shape port_shape(const std::string& port) const;
   // Port shapes the user fixed, by port name.
   const std::map<std::string, Shape>& fixed_ports() const { return fixed_ports_; }
+  // Shapes inferred from this layer alone: its options, fixed ports and given arrays.
+  const LayerShapes& shapes() const { return shapes_; }
 
   // Fills missing learnable and moving arrays (or all) from `seed`; each array draws from its
   // own stream, so the result does not depend on which arrays were missing.
@@ -92,6 +94,10 @@ class LayerNet {
   // Replaces an array after checking its shape against the inferred shapes and its values.
   void set_array(const std::string& name, Array value);
   std::vector<std::string> array_names() const;  // learnable and moving, declaration order
+  // For the net that holds this layer: in-place access (moving updates, optimiser steps) and
+  // removal (an array that becomes shared moves to the net's store). nullptr when missing.
+  Array* mutable_array(const std::string& name);
+  void remove_array(const std::string& name) { arrays_.erase(name); }
 
   nlohmann::json option(const std::string& name) const;
   nlohmann::json options() const;
