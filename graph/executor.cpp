@@ -86,7 +86,7 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     auto r = std::make_unique<Run>();
     r->input_shapes = shapes;
     r->for_backward = for_backward;
-    r->plan = make_plan(*net_, shapes);
+    r->plan = make_plan(*net_, shapes, true);
     const size_t n = r->plan.values.size(), steps = r->plan.steps.size();
     std::vector<int> birth(n, -1), death(n, -1);
     for (size_t v = 0; v < n; ++v) {

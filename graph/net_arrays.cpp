@@ -218,8 +218,8 @@ void Net::share_array(const std::string& name, const std::vector<NetPath>& paths
       throw OptionError(a.where, "already shared", "an array that is not shared yet",
                         "shared as " + in_quotes(a.step->shared.at(a.decl->name).key));
     if (!users.empty() && !Shape::unify(users[0].decl->shape, a.decl->shape))
-      throw ShapeError(where, "arrays of different shapes", a.decl->shape.to_string() + " (" + a.where + ")",
-                       users[0].decl->shape.to_string() + " (" + users[0].where + ")");
+      throw ShapeError(where, "arrays of different shapes", users[0].decl->shape.to_string() + " (" + users[0].where + ")",
+                       a.decl->shape.to_string() + " (" + a.where + ")");
     const LayerNet& leaf = node_at(idx).layer();
     if (!value && leaf.has_array(a.decl->name)) value = leaf.array(a.decl->name);
     users.push_back(std::move(a));

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "graph/net.h"
 #include "graph/net_structure.h"
+#include "graph/plan_fusion.h"
 #include "layers/option_reader.h"
 
 namespace netkit {
@@ -201,7 +202,7 @@ bool propagate(Plan& plan, const std::vector<Constraint>& constraints, bool back
 
 }  // namespace
 
-Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes) {
+Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes, bool fuse) {
   Flattener f;
   const auto in_ports = net.input_ports();
   std::vector<int> ins, outs;
@@ -221,6 +222,7 @@ Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes)
     for (int round = 0; propagate(plan, f.constraints, backward); ++round)
       if (round > 100) throw std::logic_error("plan: shape inference does not settle");
   for (auto& step : plan.steps) step.decls = with_location(step.where, [&] { return step.layer->arrays(step.shapes); });
+  if (fuse) fuse_softmax_cross_entropy(plan);
   return plan;
 }
 

@@ -51,7 +51,8 @@ struct Plan {
   Shape port_shape(const std::string& port) const;
 };
 
-// Plans `net`; `input_shapes` (per example, by input port) add what the data says.
-Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes = {});
+// Plans `net`; `input_shapes` (per example, by input port) add what the data says. `fuse` applies
+// the rewrites of graph/plan_fusion.h: plans for running do, plans describing the net do not.
+Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes = {}, bool fuse = false);
 
 }  // namespace netkit
