@@ -30,7 +30,7 @@ Net twin_bn() {
 
 }  // namespace
 
-TEST_CASE("NetInitialize: one seed gives the same arrays; each array has its own stream", "[net][arrays]") {
+TEST_CASE("NetInitialize: one seed gives the same arrays, each array has its own stream", "[net][arrays]") {
   Net a = small_chain(), b = small_chain(), c = small_chain();
   a.initialize(42);
   b.initialize(42);
@@ -51,7 +51,7 @@ TEST_CASE("NetInitialize: one seed gives the same arrays; each array has its own
   CHECK(d.array({"lin", "Biases"}).values() == std::vector<float>{0, 0, 0});
 }
 
-TEST_CASE("NetInitialize keeps given moving statistics; All resets them (BN_SPEC example 17)", "[net][arrays]") {
+TEST_CASE("NetInitialize keeps given moving statistics, All resets them (BN_SPEC example 17)", "[net][arrays]") {
   Net net = NetChain({{"bn", BatchNormalizationLayer({{"MovingMean", {0.3, 0.4}}})}}, {{"Input", 2}});
   net.initialize(1);
   CHECK(net.array({"bn", "MovingMean"}).values() == std::vector<float>{0.3f, 0.4f});
@@ -119,7 +119,7 @@ TEST_CASE("Sharing: one array backs several layers and its gradient is the sum",
   CHECK(net.array({"a", "Weights"}).values() == std::vector<float>{1, 0, 0, 0, 1, 0});
 }
 
-TEST_CASE("Sharing: errors name the arrays; moving arrays are refused", "[net][arrays][sharing]") {
+TEST_CASE("Sharing: errors name the arrays, moving arrays are refused", "[net][arrays][sharing]") {
   Net net = twin_bn();
   CHECK_THROWS_WITH(net.share_array("m", {{"bn1", "MovingMean"}, {"bn2", "MovingMean"}}),
                     Equals("node \"bn1\" (BatchNormalization), array \"MovingMean\": cannot be shared; expected a learnable "

@@ -128,7 +128,7 @@ TEST_CASE("Nesting: a chain inside a graph inside a chain, with paths reaching i
   CHECK_THROWS_WITH(net.option({"head", "Epsilon"}), Contains("unknown option \"Epsilon\""));
 }
 
-TEST_CASE("Printing a net gives a layer table; information counts and draws it", "[net]") {
+TEST_CASE("Printing a net gives a layer table, information counts and draws it", "[net]") {
   Net net = NetChain({{"lin", linear(4)}, {"bn", BatchNormalizationLayer()}, {"ramp", RampLayer()}}, {{"Input", 3}});
   std::ostringstream text;
   text << net;
