@@ -24,6 +24,7 @@ namespace netkit {
 
 struct Plan;
 struct PlanStep;
+struct NetGradients;
 
 // One end of an edge: a node (optionally one of its ports) or, with an empty node, a port of the
 // container itself. A plain string names a node; NetPort("Input") a container port;
@@ -116,6 +117,11 @@ class Net {
   Array evaluate(const Array& example, Mode mode = Mode::Test) const;
   Array evaluate_batch(const Array& batch, Mode mode = Mode::Test) const;
   std::map<std::string, Array> evaluate_batch(const std::map<std::string, Array>& inputs, Mode mode = Mode::Test) const;
+  // Gradients with respect to the inputs and every learnable array (graph/executor.h) for the
+  // given dL/d(output) by port; with none given, of L = the sum of the net's only output (e.g. a
+  // loss per example).
+  NetGradients gradients(const std::map<std::string, Array>& inputs, const std::map<std::string, Array>& output_gradients = {},
+                         Mode mode = Mode::Test) const;
 
   // For the plan and the executor. The shared name behind an array path text relative to this
   // net ("block/lin/Weights"), if this net declares it shared; the storage of a shared array

@@ -271,4 +271,16 @@ std::map<std::string, Array> Net::evaluate_batch(const std::map<std::string, Arr
   return executor.forward(inputs, mode);
 }
 
+NetGradients Net::gradients(const std::map<std::string, Array>& inputs, const std::map<std::string, Array>& output_gradients,
+                            Mode mode) const {
+  Executor executor(*this);
+  const auto outputs = executor.forward(inputs, mode, true);
+  if (!output_gradients.empty()) return executor.backward(output_gradients);
+  if (outputs.size() != 1)
+    throw EvaluationError(type(), "gradient of a sum needs a net with one output port", "1 output port",
+                          join_names(output_ports()), "Give the output gradients by port name");
+  const Array& y = outputs.begin()->second;
+  return executor.backward({{outputs.begin()->first, Array::filled(y.dims(), 1.0f)}});
+}
+
 }  // namespace netkit

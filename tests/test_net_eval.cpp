@@ -33,9 +33,6 @@ Net residual() {
                   {{"Input", 2}});
 }
 
-// L = sum w * net(x) for the net's one input and output.
-double loss_of(const Net& net, const Array& x, const Array& w) { return weighted_sum(net.evaluate_batch(x, Mode::Test), w); }
-
 // Whole-net gradients against five-point central differences, for the input and every array.
 void check_net_gradients(Net net, const Array& x, Mode mode, Tolerance tol) {
   Random random(11, "weights");
@@ -190,6 +187,21 @@ TEST_CASE("Executor: buffers are reused by liveness and results stay bit-identic
   keep.forward({{"Input", x}}, Mode::Test, true);
   keep.backward({{"Output", Array::filled({5, 8}, 1.0f)}});
   CHECK(keep.activation_bytes() == (6 + 2) * 8 * 5 * 4);  // gradients alternate between two buffers
+}
+
+TEST_CASE("Net gradients of the sum of the only output, or of given output gradients", "[net][eval]") {
+  const Net chain = NetChain({linear({{1, 2}, {-1, 1}}, {0, 1}), RampLayer()});
+  const Array x{{1.0, 3.0}, {2.0, -4.0}};
+  // Example 1 has both units active (7, 3): dL/dx = (1 - 1, 2 + 1); example 2 none.
+  const NetGradients g = chain.gradients({{"Input", x}});
+  CHECK(g.inputs.at("Input").values() == std::vector<float>{0, 3, 0, 0});
+  CHECK(g.arrays.at("1/Biases").values() == std::vector<float>{1, 1});
+  const NetGradients h = chain.gradients({{"Input", x}}, {{"Output", Array{{2.0, 0.0}, {1.0, 1.0}}}});
+  CHECK(h.inputs.at("Input").values() == std::vector<float>{2, 4, 0, 0});
+  const Net two = NetGraph({{"a", RampLayer()}, {"b", RampLayer()}}, {});
+  CHECK_THROWS_WITH(two.gradients({{"Input1", x}, {"Input2", x}}),
+                    Equals("NetGraph: gradient of a sum needs a net with one output port; expected 1 output port, got "
+                           "\"Output1\", \"Output2\". Give the output gradients by port name"));
 }
 
 TEST_CASE("Executor: backward needs a forward pass kept for it", "[net][eval]") {
