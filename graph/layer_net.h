@@ -145,5 +145,17 @@ inline LayerNet ElementwiseLayer(const nlohmann::json& options = nullptr) {
 inline LayerNet RampLayer() { return LayerNet::create("Ramp"); }
 inline LayerNet TotalLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Total", options); }
 inline LayerNet CatenateLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Catenate", options); }
+inline LayerNet ConvolutionLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Convolution", options); }
+inline LayerNet PoolingLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Pooling", options); }
+inline LayerNet FlattenLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Flatten", options); }
+inline LayerNet ReshapeLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Reshape", options); }
+inline LayerNet DropoutLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Dropout", options); }
+inline LayerNet SoftmaxLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Softmax", options); }
+inline LayerNet CrossEntropyLossLayer(const nlohmann::json& options = nullptr) {
+  return LayerNet::create("CrossEntropyLoss", options);
+}
+inline LayerNet MeanSquaredLossLayer(const nlohmann::json& options = nullptr) {
+  return LayerNet::create("MeanSquaredLoss", options);
+}
 
 }  // namespace netkit

@@ -6,9 +6,17 @@
 #include "core/error.h"
 #include "layers/batch_norm.h"
 #include "layers/catenate.h"
+#include "layers/convolution.h"
+#include "layers/cross_entropy_loss.h"
+#include "layers/dropout.h"
 #include "layers/elementwise.h"
+#include "layers/flatten.h"
 #include "layers/linear.h"
+#include "layers/mean_squared_loss.h"
 #include "layers/option_reader.h"
+#include "layers/pooling.h"
+#include "layers/reshape.h"
+#include "layers/softmax.h"
 #include "layers/total.h"
 
 namespace netkit {
@@ -26,9 +34,17 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table{
       {"BatchNormalization", factory<BatchNormalization>()},
       {"Catenate", factory<Catenate>()},
+      {"Convolution", factory<Convolution>()},
+      {"CrossEntropyLoss", factory<CrossEntropyLoss>()},
+      {"Dropout", factory<Dropout>()},
       {"Elementwise", factory<Elementwise>()},
+      {"Flatten", factory<Flatten>()},
       {"Linear", factory<Linear>()},
+      {"MeanSquaredLoss", factory<MeanSquaredLoss>()},
+      {"Pooling", factory<Pooling>()},
       {"Ramp", factory<Ramp>()},
+      {"Reshape", factory<Reshape>()},
+      {"Softmax", factory<Softmax>()},
       {"Total", factory<Total>()},
   };
   return table;

@@ -105,7 +105,9 @@ TEST_CASE("BN errors: option values out of range or of the wrong type", "[bn][er
 TEST_CASE("BN errors: unknown layer types list the known ones", "[bn][errors]") {
   CHECK_THROWS_AS(make_layer("BatchNorm"), OptionError);
   CHECK_THROWS_WITH(make_layer("BatchNorm"),
-                    Equals("layer type: unknown layer type; expected one of \"BatchNormalization\", \"Catenate\", \"Elementwise\", \"Linear\", \"Ramp\", \"Total\", got \"BatchNorm\""));
+                    Equals("layer type: unknown layer type; expected one of \"BatchNormalization\", \"Catenate\", "
+                           "\"Convolution\", \"CrossEntropyLoss\", \"Dropout\", \"Elementwise\", \"Flatten\", \"Linear\", "
+                           "\"MeanSquaredLoss\", \"Pooling\", \"Ramp\", \"Reshape\", \"Softmax\", \"Total\", got \"BatchNorm\""));
   CHECK_THROWS_WITH(LayerNet::create("Batchnormalization"), Contains("got \"Batchnormalization\""));
 }
 

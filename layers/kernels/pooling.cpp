@@ -1,0 +1,136 @@
+#include "layers/kernels/pooling.h"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace netkit::kernels {
+
+namespace {
+
+// The part of window o inside the input along one dimension: [lo, hi), never empty when 2 p <= k.
+struct Range {
+  int64_t lo, hi;
+};
+
+std::vector<Range> window_ranges(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+  std::vector<Range> r(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * stride - pad;
+    r[static_cast<size_t>(o)] = {std::max<int64_t>(start, 0), std::min(start + kernel, in)};
+  }
+  return r;
+}
+
+struct Windows {
+  std::vector<Range> rows, cols;
+};
+
+Windows windows_of(const PoolDims& d) {
+  return {window_ranges(d.out_h, d.in_h, d.kernel_h, d.stride_h, d.pad_h),
+          window_ranges(d.out_w, d.in_w, d.kernel_w, d.stride_w, d.pad_w)};
+}
+
+// The first maximum of a window of plane x (row length w) in row-major order, and its index.
+// A NaN replaces the maximum (NaN propagates, as in PyTorch). Written with selects, not jumps.
+struct ArgMax {
+  float value;
+  int64_t index;
+};
+
+inline ArgMax window_argmax(const float* x, int64_t w, Range r, Range c) {
+  ArgMax m{-std::numeric_limits<float>::infinity(), r.lo * w + c.lo};
+  for (int64_t h = r.lo; h < r.hi; ++h) {
+    const float* row = x + h * w;
+    for (int64_t j = c.lo; j < c.hi; ++j) {
+      const float v = row[j];
+      const bool take = (v > m.value) | (v != v);
+      m.value = take ? v : m.value;
+      m.index = take ? h * w + j : m.index;
+    }
+  }
+  return m;
+}
+
+void max_forward_plane(const float* x, const PoolDims& d, const Windows& win, float* y) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh)
+    for (int64_t ow = 0; ow < d.out_w; ++ow)
+      y[oh * d.out_w + ow] = window_argmax(x, d.in_w, win.rows[static_cast<size_t>(oh)],
+                                           win.cols[static_cast<size_t>(ow)]).value;
+}
+
+// The output row doubles as the accumulator: for each input row of the window, every output
+// of the row adds its columns. Each output still sums its window in row-major order.
+void mean_forward_plane(const float* x, const PoolDims& d, const Windows& win, float* y) {
+  const float area = static_cast<float>(d.kernel_h * d.kernel_w);
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    float* yr = y + oh * d.out_w;
+    std::fill(yr, yr + d.out_w, 0.0f);
+    const Range r = win.rows[static_cast<size_t>(oh)];
+    for (int64_t h = r.lo; h < r.hi; ++h) {
+      const float* row = x + h * d.in_w;
+      for (int64_t ow = 0; ow < d.out_w; ++ow) {
+        const Range c = win.cols[static_cast<size_t>(ow)];
+        float s = yr[ow];
+        for (int64_t j = c.lo; j < c.hi; ++j) s += row[j];
+        yr[ow] = s;
+      }
+    }
+    for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] /= area;
+  }
+}
+
+void max_backward_plane(const float* x, const float* g, const PoolDims& d, const Windows& win, float* dx) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh)
+    for (int64_t ow = 0; ow < d.out_w; ++ow) {
+      const ArgMax m = window_argmax(x, d.in_w, win.rows[static_cast<size_t>(oh)], win.cols[static_cast<size_t>(ow)]);
+      dx[m.index] += g[oh * d.out_w + ow];
+    }
+}
+
+void mean_backward_plane(const float* g, const PoolDims& d, const Windows& win, float* dx) {
+  const float area = static_cast<float>(d.kernel_h * d.kernel_w);
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const Range r = win.rows[static_cast<size_t>(oh)];
+    for (int64_t ow = 0; ow < d.out_w; ++ow) {
+      const Range c = win.cols[static_cast<size_t>(ow)];
+      const float share = g[oh * d.out_w + ow] / area;
+      for (int64_t h = r.lo; h < r.hi; ++h) {
+        float* row = dx + h * d.in_w;
+        for (int64_t j = c.lo; j < c.hi; ++j) row[j] += share;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t span = in + 2 * pad - kernel;
+  // Floor division also for a negative span (C++ rounds toward zero).
+  return (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+}
+
+void pool_forward(PoolFunction f, const float* x, PoolDims d, float* y) {
+  const Windows win = windows_of(d);
+  const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  parallel_for(d.planes, [&](int64_t p) {
+    if (f == PoolFunction::Max) max_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
+    else mean_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
+  });
+}
+
+void pool_backward(PoolFunction f, const float* x, const float* g, PoolDims d, float* dx, bool accumulate) {
+  const Windows win = windows_of(d);
+  const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  parallel_for(d.planes, [&](int64_t p) {
+    float* dxp = dx + p * in_plane;
+    if (!accumulate) std::fill(dxp, dxp + in_plane, 0.0f);
+    if (f == PoolFunction::Max) max_backward_plane(x + p * in_plane, g + p * out_plane, d, win, dxp);
+    else mean_backward_plane(g + p * out_plane, d, win, dxp);
+  });
+}
+
+}  // namespace netkit::kernels
