@@ -9,6 +9,7 @@
 #include "core/blas.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/serial_blas.h"
 #include "layers/kernels/convolution_im2col.h"
 
 namespace netkit::kernels {
@@ -46,23 +47,6 @@ struct Tiling {
   // Columns [c0, c1) of tile k.
   int64_t begin(int64_t k) const { return k * columns; }
   int64_t end(int64_t k) const { return std::min(area, (k + 1) * columns); }
-};
-
-// OpenBLAS single-threaded for the lifetime of the guard, so that each item's sgemm runs in the
-// item's thread alone and sums in the same order for every thread count.
-class SerialBlas {
- public:
-  SerialBlas() : threads_(num_threads()) {
-    if (threads_ > 1) blas::set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (threads_ > 1) blas::set_num_threads(threads_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int threads_;
 };
 
 // Runs body(item, workspace) for every item in [0, items) on up to num_threads() workers, each
