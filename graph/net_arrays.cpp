@@ -242,8 +242,9 @@ void Net::share_array(const std::string& name, const std::vector<NetPath>& paths
 
 void Net::share_layer_arrays(const std::string& name, const std::vector<NetPath>& layer_paths) {
   if (layer_paths.empty()) throw OptionError("shared arrays " + in_quotes(name), "no layers", "2 or more layer paths", "none");
-  const PlanStep& first = step_of(resolve(layer_paths[0]).first);
-  for (const auto& d : first.decls) {
+  // A copy: each share_array below replans, which replaces the plan the step lives in.
+  const std::vector<ArrayDecl> decls = step_of(resolve(layer_paths[0]).first).decls;
+  for (const auto& d : decls) {
     if (d.role != ArrayRole::Learnable || !d.shareable) continue;  // moving arrays stay per layer
     std::vector<NetPath> paths;
     for (NetPath p : layer_paths) p.push_back(d.name), paths.push_back(std::move(p));
