@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's commands. On a fresh Debian 12 machine this installs what is missing (apt;
 # sudo when not root), builds netkit and then
+#   tools/run.sh main    trains the example CNN (data/models/fashion_cnn.json) on Fashion-MNIST
+#                        and prints its test accuracy (EPOCHS=N to change the default of 2)
 #   tools/run.sh test    runs every test
 # Set NETKIT_BUILD_DIR to build elsewhere (default: build/).
 set -euo pipefail
@@ -24,17 +26,24 @@ install_missing() {
 build() {
   local dir=${NETKIT_BUILD_DIR:-build}
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$dir" -j"$(nproc)"
+  cmake --build "$dir" -j"$(nproc)" "$@"
 }
 
 case "${1:-}" in
+  main)
+    packages+=(dataset-fashion-mnist)
+    install_missing
+    build --target netkit_tool
+    dir=${NETKIT_BUILD_DIR:-build}
+    "$dir/tools/netkit" train data/models/fashion_cnn.json --epochs "${EPOCHS:-2}" --out "$dir/fashion_cnn_trained.json"
+    ;;
   test)
     install_missing
     build
     ctest --test-dir "${NETKIT_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
     ;;
   *)
-    echo "usage: tools/run.sh test" >&2
+    echo "usage: tools/run.sh main | test" >&2
     exit 2
     ;;
 esac

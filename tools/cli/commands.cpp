@@ -1,0 +1,193 @@
+#include "tools/cli/commands.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "graph/net_info.h"
+#include "graph/net_json.h"
+#include "graph/plan.h"
+#include "tools/cli/classification.h"
+#include "tools/cli/learning_curve.h"
+#include "tools/cli/progress.h"
+#include "train/fashion_mnist.h"
+#include "train/net_train.h"
+
+namespace netkit::cli {
+
+namespace {
+
+const OptionSpec kData{"data", ArgKind::Text, "fashion-mnist (Debian's package) or a directory of IDX files", "DIR"};
+const OptionSpec kThreads{"threads", ArgKind::Integer, "threads (default: NETKIT_NUM_THREADS, OMP_NUM_THREADS or all)", "T", 1};
+const OptionSpec kJson{"json", ArgKind::Flag, "print a machine-readable summary line last", ""};
+
+FashionMnist load_data(const ParsedArgs& a) {
+  FashionMnistOptions o;
+  const std::string data = a.text("data", "fashion-mnist");
+  if (data != "fashion-mnist") o.directory = data;
+  return load_fashion_mnist(o);
+}
+
+TrainingData classification_data(const LabeledImages& split) {
+  return TrainingData::classification(split.images, std::vector<int64_t>(split.labels.begin(), split.labels.end()));
+}
+
+void apply_threads(const ParsedArgs& a) {
+  if (a.has("threads")) set_num_threads(static_cast<int>(a.integer("threads", 1)));
+}
+
+int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool terminal) {
+  apply_threads(a);
+  const Net model = load_net(a.positionals[0]);
+  const FashionMnist data = load_data(a);
+  TrainOptions o;
+  o.batch_size = a.integer("batch", 64);
+  o.rounds = a.integer("epochs", 2);
+  o.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  o.sgd.learning_rate = a.number("lr", 0.05);
+  o.sgd.momentum = a.number("momentum", 0.9);
+  o.validation_data = classification_data(data.test);
+  o.checkpoints.directory = a.text("checkpoint-dir", "");
+  o.checkpoints.every_rounds = 1;
+  if (a.has("resume")) {
+    const auto files = list_checkpoints(a.text("resume", ""));
+    if (files.empty())
+      throw OptionError("netkit train, option --resume", "no checkpoint in the directory", "checkpoint-*.json files",
+                        "none in " + in_quotes(a.text("resume", "")));
+    o.resume_from = files.back();
+  }
+  auto last_draw = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  o.progress = [&](const Progress& p) {
+    if (p.event == Progress::Event::Batch) {
+      if (!terminal) return true;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_draw < std::chrono::milliseconds(200) && p.batch != p.batches_per_round) return true;
+      last_draw = now;
+      const double per_step = p.step > 0 ? p.seconds / static_cast<double>(p.step) : 0;
+      err << "\r" << progress_bar({static_cast<int>(p.round), static_cast<int>(o.rounds), p.batch, p.batches_per_round, p.loss,
+                                   p.seconds > 0 ? static_cast<double>(p.step * o.batch_size) / p.seconds : 0,
+                                   per_step * static_cast<double>(p.total_steps - p.step)})
+          << std::flush;
+      return true;
+    }
+    if (terminal) err << "\n";
+    const RoundRecord& r = *p.round_record;
+    char line[200];
+    std::snprintf(line, sizeof line, "round %lld/%lld: train loss %.4f, test loss %.4f, test accuracy %.4f, %.1f s\n",
+                  (long long)r.round, (long long)o.rounds, r.training_loss, r.validation_loss.value_or(-1),
+                  r.validation_accuracy.value_or(-1), r.seconds);
+    out << line << std::flush;
+    return true;
+  };
+  const TrainResults results = net_train(model, classification_data(data.train), o);
+  const std::string out_path = a.text("out", "");
+  save_net(out_path, results.net);
+  std::vector<RoundPoint> curve;
+  for (const auto& r : results.rounds)
+    curve.push_back({static_cast<int>(r.round), r.training_loss, r.training_accuracy.value_or(-1),
+                     r.validation_loss.value_or(-1), r.validation_accuracy.value_or(-1)});
+  const auto curve_files = write_learning_curve(out_path, curve);
+  const ClassificationReport report = evaluate_classifier(results.net, data.test.images, data.test.labels);
+  char line[200];
+  std::snprintf(line, sizeof line, "trained %lld steps in %.1f s (%.0f examples/s); saved %s\ntest accuracy: %.4f\n",
+                (long long)results.steps, results.seconds, results.examples_per_second, out_path.c_str(), report.accuracy);
+  out << line;
+  if (a.has("json"))
+    out << nlohmann::json{{"command", "train"}, {"model", out_path}, {"epochs", o.rounds}, {"steps", results.steps},
+                          {"seconds", results.seconds}, {"examples_per_second", results.examples_per_second},
+                          {"test_accuracy", report.accuracy}, {"test_loss", report.loss},
+                          {"curve", curve_files}}.dump()
+        << "\n";
+  return 0;
+}
+
+int run_eval(const ParsedArgs& a, std::ostream& out) {
+  apply_threads(a);
+  const Net model = load_net(a.positionals[0]);
+  const FashionMnist data = load_data(a);
+  const ClassificationReport r = evaluate_classifier(model, data.test.images, data.test.labels);
+  out << report_text(r, data.class_names);
+  if (a.has("json")) {
+    nlohmann::json j = report_json(r, data.class_names);
+    j["command"] = "eval";
+    out << j.dump() << "\n";
+  }
+  return 0;
+}
+
+int run_info(const ParsedArgs& a, std::ostream& out) {
+  const Net model = load_net(a.positionals[0]);
+  const NetInfo info = information(model);
+  int64_t per_example = 0;  // every value of the net, kept (as for training)
+  for (const auto& v : model.plan().values)
+    if (v.shape.known()) per_example += v.shape.num_elements();
+  out << layer_table(model) << "\n";
+  char line[200];
+  std::snprintf(line, sizeof line, "parameters: %lld (%.2f MB as float32)\nactivations: %.2f MB per example kept for training\n",
+                (long long)info.total_elements, static_cast<double>(info.total_elements) * 4 / 1e6,
+                static_cast<double>(per_example) * 4 / 1e6);
+  out << line;
+  if (a.has("json"))
+    out << nlohmann::json{{"command", "info"}, {"layers", info.layer_count}, {"arrays", info.array_count},
+                          {"parameters", info.total_elements}, {"activation_bytes_per_example", per_example * 4}}.dump()
+        << "\n";
+  return 0;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& command_specs() {
+  static const std::vector<CommandSpec> specs{
+      {"train",
+       {"MODEL.json"},
+       {kData,
+        {"epochs", ArgKind::Integer, "rounds over the training set (default 2)", "N", 1},
+        {"batch", ArgKind::Integer, "batch size (default 64)", "B", 1},
+        {"lr", ArgKind::Number, "learning rate (default 0.05)", "X", 0},
+        {"momentum", ArgKind::Number, "SGD momentum (default 0.9)", "X", 0},
+        {"seed", ArgKind::Integer, "seed for initialization and shuffling (default 0)", "S", 0},
+        kThreads,
+        {"checkpoint-dir", ArgKind::Text, "write a checkpoint after every round", "D"},
+        {"resume", ArgKind::Text, "continue from the newest checkpoint in D", "D"},
+        {"out", ArgKind::Text, "the trained model file", "OUT.json"},
+        kJson},
+       {"out"},
+       "Trains MODEL.json on Fashion-MNIST with SGD, evaluates it on the test set after every round, saves the\n"
+       "trained model to OUT.json and its learning curve to OUT.curve.csv and OUT.curve.svg."},
+      {"eval", {"MODEL.json"}, {kData, kThreads, kJson}, {},
+       "Evaluates MODEL.json on the Fashion-MNIST test set: loss, accuracy, per-class accuracy, confusion matrix."},
+      {"info", {"MODEL.json"}, {kJson}, {}, "Prints the layer table, the arrays, the parameter count and a memory estimate."},
+      {"graph", {"MODEL.json"}, {}, {}, "Prints the net as Graphviz DOT (render with: dot -Tsvg)."},
+  };
+  return specs;
+}
+
+std::string overview() {
+  std::string s = "usage: netkit COMMAND [ARGS] (netkit COMMAND --help for more)\n\ncommands:\n";
+  for (const auto& c : command_specs()) s += "  " + c.name + std::string(8 - c.name.size(), ' ') + c.summary.substr(0, c.summary.find('\n')) + "\n";
+  return s;
+}
+
+int run_command(const std::string& command, const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                bool terminal) {
+  for (const auto& spec : command_specs()) {
+    if (spec.name != command) continue;
+    const ParsedArgs a = parse_args(spec, args);
+    if (a.has("help")) {
+      out << usage(spec);
+      return 0;
+    }
+    if (command == "train") return run_train(a, out, err, terminal);
+    if (command == "eval") return run_eval(a, out);
+    if (command == "info") return run_info(a, out);
+    out << to_dot(load_net(a.positionals[0]));
+    return 0;
+  }
+  std::string names;
+  for (const auto& spec : command_specs()) names += (names.empty() ? "" : ", ") + in_quotes(spec.name);
+  throw OptionError("netkit", "unknown command " + in_quotes(command), "one of " + names, in_quotes(command),
+                    "See netkit --help");
+}
+
+}  // namespace netkit::cli

@@ -1,0 +1,39 @@
+// The net NetTrain runs: the user's net with its loss (issue 5, "Loss").
+//   - The net has an output port "Loss": it is trained as it is.
+//   - A loss is given (a net with ports "Input" [, "Target", ...] and one output): it is attached
+//     as NetGraph({{"net", net}, {"loss", loss}}, {{"net", NetPort("loss", "Input")}}); the
+//     loss's other ports become the graph's, fed by the data ports of the same names.
+//   - No loss, targets are class indices and the net ends in a Softmax:
+//     CrossEntropyLoss["TargetForm" -> "Index"] is attached the same way (as Wolfram does; the
+//     plan evaluates the Softmax -> CrossEntropyLoss pair as one stable logits loss).
+//   - No loss and the targets are arrays: MeanSquaredLoss is attached.
+// The trained net is the "net" node of the graph, copied back into the user's net.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "graph/net.h"
+#include "train/dataset.h"
+
+namespace netkit {
+
+struct TrainingGraph {
+  Net net;                // outputs "Loss" (one number per example)
+  size_t depth = 0;       // 1 when the user's net is node "net" of `net`, 0 when it is `net`
+  bool classification = false;  // class-index targets: accuracy can be measured
+  int64_t classes = 0;          // the net's class count (the output's last dimension)
+  std::string output_port;      // the user net's output port (for the evaluation graph)
+  // The same graph with the user's output exposed as port "Output" too (for accuracy).
+  std::optional<Net> evaluation;
+};
+
+TrainingGraph make_training_graph(const Net& net, const std::optional<Net>& loss, TargetKind targets);
+
+// Checks `data` against the graph's input ports: every port fed, no unknown port, per-example
+// shapes, class indices in range. TrainingError naming the port and the example.
+void check_data(const TrainingGraph& graph, const TrainingData& data, const std::string& what);
+
+}  // namespace netkit

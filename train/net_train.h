@@ -1,0 +1,61 @@
+// NetTrain (issue 5; DESIGN.md section 6): trains a copy of a net on in-memory data with SGD and
+// returns the trained net with a record of what happened.
+//
+// Each optimisation step: take the next batch of the round's seeded shuffle -> forward in Train
+// mode (with a per-step seed for Dropout) -> loss = mean over the batch of the per-example loss
+// (so dL/dLoss is 1/batch per example) -> backward -> SGD step (schedule, multipliers, L2,
+// clipping) -> the moving-statistics update, once. A round (epoch) is one pass over the data in
+// batches of BatchSize; the last batch of a round holds the remainder. After each round the
+// validation set, if any, is evaluated in Test mode. After the last step, batch-norm layers with
+// "Statistics" -> "Population" get the whole-set statistics (train/population_statistics.h).
+//
+// Arrays missing from the net are initialized from the seed first (NetInitialize). The loss is
+// found or attached as train/loss_graph.h describes. Ports are matched to data ports by name.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/net.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/lr_schedule.h"
+#include "train/multiplier_rules.h"
+#include "train/results.h"
+#include "train/sgd.h"
+
+namespace netkit {
+
+struct TrainOptions {
+  int64_t batch_size = 64;     // >= 1
+  int64_t rounds = 1;          // epochs, >= 1 (ignored when max_steps > 0)
+  int64_t max_steps = 0;       // > 0: train this many optimisation steps instead of `rounds`
+  double time_limit = 0;       // seconds, > 0: stop after the first step past the limit
+  uint64_t seed = 0;           // initialization, shuffling, Dropout, held-out split
+  bool shuffle = true;         // false: every round takes the examples in their order
+  SgdOptions sgd;
+  LearningRateSchedule schedule;
+  std::vector<MultiplierRule> learning_rate_multipliers;
+  std::optional<Net> loss;     // a loss net (ports "Input" [, "Target"] -> "Loss"); see loss_graph.h
+  // Validation, evaluated in Test mode after every round: given data, or a held-out fraction of
+  // the training data (seeded; the rest is trained on).
+  std::optional<TrainingData> validation_data;
+  double validation_fraction = 0;
+  bool keep_best_net = false;        // TrainResults::best_net by validation loss
+  bool measure_training_accuracy = false;  // classification: accuracy over each round's batches
+                                           // (runs the graph that also outputs the classes)
+  // After every batch and every round; return false to stop training.
+  std::function<bool(const Progress&)> progress;
+  CheckpointOptions checkpoints;
+  std::string resume_from;  // a checkpoint file: continue that run (same net, data and options)
+};
+
+TrainResults net_train(const Net& net, const TrainingData& data, const TrainOptions& options = {});
+
+// Throws OptionError naming the option for values out of range.
+void validate(const TrainOptions& options);
+
+}  // namespace netkit
