@@ -81,4 +81,11 @@ bool Array::all_finite() const {
   return true;
 }
 
+void Array::require_finite(const std::string& where, const std::string& what) const {
+  for (size_t i = 0; i < data_.size(); ++i)
+    if (!std::isfinite(data_[i]))
+      throw EvaluationError(where, what + " contains NaN or infinity", "finite values",
+                            number_text(data_[i]) + " at element " + std::to_string(i));
+}
+
 }  // namespace netkit

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -74,6 +75,8 @@ class Array {
   bool bit_equal(const Array& other) const;
   // True when no element is NaN or infinite.
   bool all_finite() const;
+  // Throws EvaluationError at `where` naming the first NaN or infinity: "<what> contains NaN or infinity".
+  void require_finite(const std::string& where, const std::string& what) const;
 
  private:
   void check_length(int64_t n) const;

@@ -44,13 +44,6 @@ uint64_t step_seed(uint64_t seed, size_t step) {
   return z ^ (z >> 31);
 }
 
-void require_finite(const Array& a, const std::string& where, const std::string& what) {
-  for (int64_t i = 0; i < a.size(); ++i)
-    if (!std::isfinite(a[i]))
-      throw EvaluationError(where, what + " contains NaN or infinity", "finite values",
-                            number_text(a[i]) + " at element " + std::to_string(i));
-}
-
 }  // namespace
 
 void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bool for_backward) {
@@ -79,7 +72,7 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     if (!Shape::unify(expected, example))
       throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + expected.to_string(),
                             "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(b.dims()) + ")");
-    require_finite(b, at, "input");
+    b.require_finite(at, "input");
     shapes[port] = example;
   }
   if (!run_ || run_->input_shapes != shapes || run_->for_backward != for_backward) {
@@ -225,7 +218,7 @@ NetGradients Executor::backward(const std::map<std::string, Array>& output_gradi
       if (it->second.dims() != dims)
         throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(dims),
                               "dims " + dims_to_string(it->second.dims()));
-      require_finite(it->second, at, "output gradient");
+      it->second.require_finite(at, "output gradient");
       std::memcpy(grad[v], it->second.data(), sizeof(float) * size_of(v));
     }
     written[v] = true;

@@ -42,13 +42,6 @@ auto as_option(const std::string& where, F&& f) {
   }
 }
 
-void require_finite(const Array& a, const std::string& where, const std::string& what) {
-  for (int64_t i = 0; i < a.size(); ++i)
-    if (!std::isfinite(a[i]))
-      throw EvaluationError(where, what + " contains NaN or infinity", "finite values",
-                            number_text(a[i]) + " at element " + std::to_string(i));
-}
-
 }  // namespace
 
 struct LayerNet::Forward {
@@ -250,7 +243,7 @@ LayerNet::Forward LayerNet::run_forward(const std::vector<const Array*>& batches
       throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + f.shapes.inputs[p].to_string(),
                             "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(batch.dims()) + ")");
     f.shapes.inputs[p] = *joined;
-    require_finite(batch, at, "input");
+    batch.require_finite(at, "input");
   }
   with_location(where(), [&] { layer_->infer_shapes(f.shapes); });
 
@@ -311,7 +304,7 @@ Gradients LayerNet::run_gradients(const std::vector<const Array*>& batches, cons
   if (output_gradient.dims() != f.output.dims())
     throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(f.output.dims()),
                           "dims " + dims_to_string(output_gradient.dims()));
-  require_finite(output_gradient, at, "output gradient");
+  output_gradient.require_finite(at, "output gradient");
   Gradients g;
   BackwardArgs b;
   for (const Array* batch : batches) {

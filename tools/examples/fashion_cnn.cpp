@@ -12,22 +12,13 @@
 #include "graph/net_json.h"
 #include "tools/cli/classification.h"
 #include "train/fashion_mnist.h"
+#include "tools/examples/fashion_cnn_model.h"
 #include "train/net_train.h"
 
 using namespace netkit;
 
 int main(int argc, char** argv) try {
-  Net cnn = NetChain({{"conv1", ConvolutionLayer({{"OutputChannels", 16}, {"KernelSize", 3}, {"PaddingSize", 1}})},
-                      {"bn1", BatchNormalizationLayer()},
-                      {"relu1", RampLayer()},
-                      {"pool1", PoolingLayer({{"KernelSize", 2}, {"Stride", 2}})},
-                      {"conv2", ConvolutionLayer({{"OutputChannels", 32}, {"KernelSize", 3}, {"PaddingSize", 1}})},
-                      {"bn2", BatchNormalizationLayer()},
-                      {"relu2", RampLayer()},
-                      {"pool2", PoolingLayer({{"KernelSize", 2}, {"Stride", 2}})},
-                      {"fc", LinearLayer({{"OutputSize", 10}})},
-                      {"softmax", SoftmaxLayer()}},
-                     {{"Input", {1, 28, 28}}});
+  Net cnn = examples::fashion_cnn();  // tools/examples/fashion_cnn_model.h: the layer array in C++
   cnn.initialize(/*seed*/ 1);
   std::cout << cnn << "\n";
 
