@@ -148,12 +148,19 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
   if (n > kMaxElements)
     throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements", std::to_string(n));
   const auto& data = value["data"];
+  // Lengths are checked before anything is allocated: a small file cannot ask for gigabytes.
+  if (data.is_string() && data.get_ref<const std::string&>().size() != static_cast<size_t>((n * 4 + 2) / 3 * 4))
+    throw FormatError(where + "/data", "base64 data does not match the shape " + shape.to_string(),
+                      std::to_string(n) + " float32 values",
+                      std::to_string(data.get_ref<const std::string&>().size()) + " base64 characters");
+  if (!data.is_string() && !data.is_array())
+    throw FormatError(where + "/data", "wrong type", "a base64 string or a number list", json_type_name(data));
+  if (data.is_array() && static_cast<int64_t>(data.size()) != n)
+    throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(), std::to_string(n) + " values",
+                      std::to_string(data.size()));
   Array out(shape);
   if (data.is_string()) {
     const std::string& text = data.get_ref<const std::string&>();
-    if (text.size() != static_cast<size_t>((n * 4 + 2) / 3 * 4))
-      throw FormatError(where + "/data", "base64 data does not match the shape " + shape.to_string(),
-                        std::to_string(n) + " float32 values", std::to_string(text.size()) + " base64 characters");
     const std::string bytes = base64_decode(text, where + "/data");
     for (int64_t i = 0; i < n; ++i) {
       uint32_t u = 0;
@@ -164,13 +171,10 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
     }
     return out;
   }
-  if (!data.is_array()) throw FormatError(where + "/data", "wrong type", "a base64 string or a number list", json_type_name(data));
-  if (static_cast<int64_t>(data.size()) != n)
-    throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(), std::to_string(n) + " values",
-                      std::to_string(data.size()));
   for (int64_t i = 0; i < n; ++i) {
     const auto& x = data[static_cast<size_t>(i)];
-    if (!x.is_number() || !std::isfinite(x.get<double>()))
+    // Finite as float32, not only as a double: 1e300 would become infinity.
+    if (!x.is_number() || !std::isfinite(x.get<float>()))
       throw FormatError(where + "/data/" + std::to_string(i), "not a finite number", "a finite number", x.dump());
     out[i] = x.get<float>();
   }

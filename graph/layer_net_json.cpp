@@ -133,7 +133,7 @@ LayerNet load_layer_net(const std::string& path) {
     throw FormatError(path, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "byte " + std::to_string(e.byte));
   }
   if (!doc.is_object()) throw FormatError(path + ": /", "wrong type", "an object", json_type_name(doc));
-  if (doc.value("format", "") != "netkit")
+  if (!doc.contains("format") || doc["format"] != "netkit")  // any type: value() would throw on a non-string
     throw FormatError(path + ": /format", "not a netkit model file", "\"netkit\"", doc.contains("format") ? doc["format"].dump() : "none");
   const auto& version = member(doc, "version", path + ": /");
   if (!version.is_number_integer()) throw FormatError(path + ": /version", "wrong type", "an integer", json_type_name(version));

@@ -105,7 +105,8 @@ void Net::set_array(const NetPath& path, Array value) {
   try {
     auto sh = a.step->shared.find(a.decl->name);
     if (sh != a.step->shared.end()) node_at(sh->second.container).shared_values_[sh->second.name] = std::move(value);
-    else with_location(a.step->where, [&] { node_at(idx).layer().set_array(a.decl->name, std::move(value)); });
+    else
+      with_location(a.step->where, [&, &node_idx = idx] { node_at(node_idx).layer().set_array(a.decl->name, std::move(value)); });
     replan_all();
   } catch (...) {
     *this = saved;  // a rejected array leaves the net as it was

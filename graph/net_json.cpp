@@ -237,13 +237,15 @@ nlohmann::json parse_text(const std::string& text, const std::string& where) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(blobs.empty() ? text : reduced, limit_depth);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // syntax, or a number too large for a double
+    const std::string at = where.empty() ? "model text" : where;
     try {  // the original text, for the library's message and byte offset
       const nlohmann::json original = nlohmann::json::parse(text);
       (void)original;
     } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError(where.empty() ? "model text" : where, "not valid JSON (" + std::string(e.what()) + ")",
-                        "a JSON model file", "byte " + std::to_string(e.byte));
+      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "byte " + std::to_string(e.byte));
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "a value it cannot hold");
     }
     throw std::logic_error("parse_text: a placeholder changed what parses");
   }
