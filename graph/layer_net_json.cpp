@@ -16,18 +16,6 @@ namespace {
 
 const char* const kRecordKeys[] = {"type", "options", "ports", "LearningRateMultipliers", "MovingUpdateCount", "arrays"};
 
-// Runs f; errors of construction become format errors located at `pointer`.
-template <class F>
-auto at_pointer(const std::string& pointer, F&& f) {
-  try {
-    return f();
-  } catch (const FormatError&) {
-    throw;
-  } catch (const Error& e) {
-    throw FormatError(pointer + (e.where().empty() ? "" : " (" + e.where() + ")"), e.problem(), e.expected(), e.got(),
-                      e.hint());
-  }
-}
 
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
@@ -102,23 +90,16 @@ LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& wh
   return net;
 }
 
+void throw_if_failed(AtomicWrite result, const std::string& path) {
+  if (result == AtomicWrite::WriteFailed)
+    throw FormatError(path, "cannot write the model file", "a writable location", "a write error");
+  if (result == AtomicWrite::RenameFailed)
+    throw FormatError(path, "cannot replace the model file", "a writable location", "a rename error");
+}
+
 void save_layer_net(const LayerNet& net, const std::string& path) {
   const nlohmann::json doc{{"format", "netkit"}, {"version", kModelFormatVersion}, {"layer", layer_net_to_json(net)}};
-  const std::string text = doc.dump(1) + "\n";
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(temp.c_str());
-      throw FormatError(path, "cannot write the model file", "a writable location", "a write error");
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw FormatError(path, "cannot replace the model file", "a writable location", "a rename error");
-  }
+  throw_if_failed(write_file_atomically(path, doc.dump(1) + "\n"), path);
 }
 
 LayerNet load_layer_net(const std::string& path) {

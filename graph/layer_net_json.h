@@ -4,6 +4,9 @@
 // base64 float32). Loading validates everything and names the JSON pointer of what is wrong.
 #pragma once
 
+#include "core/atomic_file.h"
+#include "core/error.h"
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +14,23 @@
 #include "graph/layer_net.h"
 
 namespace netkit {
+
+// Runs f; errors of construction become format errors located at `pointer` (a file and JSON
+// pointer), keeping their own location in parentheses.
+template <class F>
+auto at_pointer(const std::string& pointer, F&& f) {
+  try {
+    return f();
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(pointer + (e.where().empty() ? "" : " (" + e.where() + ")"), e.problem(), e.expected(), e.got(),
+                      e.hint());
+  }
+}
+
+// The model-file errors of a failed atomic write of `path`.
+void throw_if_failed(AtomicWrite result, const std::string& path);
 
 inline constexpr int kModelFormatVersion = 1;
 

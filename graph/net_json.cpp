@@ -337,18 +337,7 @@ Net net_from_text(const std::string& text, const std::string& where) {
 
 void save_net(const std::string& path, const Net& net, const NetSaveOptions& options) {
   const std::string text = net_to_text(net, options);  // any error leaves the old file alone
-  const std::string temp = path + ".tmp";
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (!f) throw FormatError(path, "cannot write the model file", "a writable location", "a write error");
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(temp.c_str());
-    throw FormatError(path, "cannot write the model file", "a writable location", "a write error");
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw FormatError(path, "cannot replace the model file", "a writable location", "a rename error");
-  }
+  throw_if_failed(write_file_atomically(path, text), path);
 }
 
 Net load_net(const std::string& path) {

@@ -42,17 +42,6 @@ std::string escape(const std::string& key) {
   return out;
 }
 
-template <class F>
-auto at_pointer(const std::string& pointer, F&& f) {
-  try {
-    return f();
-  } catch (const FormatError&) {
-    throw;
-  } catch (const Error& e) {
-    throw FormatError(pointer + (e.where().empty() ? "" : " (" + e.where() + ")"), e.problem(), e.expected(), e.got(), e.hint());
-  }
-}
-
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
   if (it == object.end()) throw FormatError(where, "missing key " + in_quotes(key), "an object with " + in_quotes(key), "none");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "graph/array_json.h"
 
@@ -133,19 +134,13 @@ std::string write_checkpoint(const std::string& directory, const Checkpoint& c, 
     throw TrainingError("NetTrain, checkpoint directory " + in_quotes(directory), "cannot be created",
                         "a writable directory", ec.message());
   const fs::path path = fs::path(directory) / file_name(c.step);
-  const fs::path temporary = fs::path(directory) / (file_name(c.step) + ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << checkpoint_to_json(c).dump();
-    out.flush();
-    if (!out)
-      throw TrainingError("NetTrain, checkpoint " + in_quotes(temporary.string()), "cannot be written",
-                          "a writable file", "a write error");
-  }
-  fs::rename(temporary, path, ec);
-  if (ec)
+  const AtomicWrite result = write_file_atomically(path.string(), checkpoint_to_json(c).dump());
+  if (result == AtomicWrite::WriteFailed)
+    throw TrainingError("NetTrain, checkpoint " + in_quotes(path.string() + ".tmp"), "cannot be written",
+                        "a writable file", "a write error");
+  if (result == AtomicWrite::RenameFailed)
     throw TrainingError("NetTrain, checkpoint " + in_quotes(path.string()), "cannot be renamed into place",
-                        "a writable directory", ec.message());
+                        "a writable directory", "a rename error");
   std::vector<std::string> files = list_checkpoints(directory);
   for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(keep, 1)) < files.size(); ++i) fs::remove(files[i], ec);
   return path.string();
