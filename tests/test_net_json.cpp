@@ -4,6 +4,8 @@
 // base64 paths against the plain ones. Broken files are in test_net_json_errors.cpp.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <optional>
 
@@ -59,7 +61,9 @@ Net check_round_trip(const Net& net, const Inputs& inputs = {}, const NetSaveOpt
   const Net back = net_from_text(text);
   CHECK(net_to_text(back, options) == text);
   CHECK(back.initialized() == net.initialized());
-  TempFile a("net_json_a.json"), b("net_json_b.json");
+  // Several test cases use this helper and CTest runs them in parallel: one file pair per process.
+  const std::string id = std::to_string(::getpid());
+  TempFile a("net_json_a_" + id + ".json"), b("net_json_b_" + id + ".json");
   save_net(a.path, net, options);
   save_net(b.path, load_net(a.path), options);
   CHECK(read_text(a.path) == text);
