@@ -82,6 +82,10 @@ TEST_CASE("CLI: bad command lines and bad files give one clear message", "[cli]"
                     Equals("netkit train, option --batch: out of range; expected an integer >= 1, got 0"));
   CHECK_THROWS_AS(run("eval", {"no_such_model.json"}), FormatError);
   CHECK_THROWS_WITH(run("eval", {kModel, "--data", "/no/such/dir"}), Contains("/no/such/dir"));
+  const std::string empty_dir = std::string(NETKIT_SOURCE_DIR) + "/data/models";  // no checkpoints there
+  CHECK_THROWS_WITH(run("train", {kModel, "--data", kSample, "--resume", empty_dir, "--out", "unused.json"}),
+                    Equals("netkit train, option --resume: no checkpoint in the directory; expected checkpoint-*.json "
+                           "files, got none in \"" + empty_dir + "\""));
   const Run help = run("train", {"--help"});
   CHECK(help.code == 0);
   CHECK_THAT(help.out, StartsWith("usage: netkit train MODEL.json"));
