@@ -73,7 +73,7 @@ TEST_CASE("NetTrain errors: options", "[train][train_errors]") {
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o),
                     Contains("\"ValidationSet\": out of range; expected a held-out fraction in [0, 1), got 1"));
   o.validation_fraction = 0.5;
-  o.validation_data = two_d({0});
+  o.validation_data = std::make_shared<TrainingData>(two_d({0}));
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o), Contains("\"ValidationSet\": given twice"));
   o = {};
   o.learning_rate_multipliers = {{{"linear"}, 0.0}};
@@ -84,7 +84,7 @@ TEST_CASE("NetTrain errors: options", "[train][train_errors]") {
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o),
                     Contains("rule {\"lin\"}: multiplier out of range; expected a finite number >= 0, got -1"));
   o = {};
-  o.validation_data = TrainingData::classification(Array({1, 2}, {1, 1}), {7});
+  o.validation_data = std::make_shared<TrainingData>(TrainingData::classification(Array({1, 2}, {1, 1}), {7}));
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o),
                     Contains("NetTrain, validation data port \"Target\", example 0: class index out of range"));
 }

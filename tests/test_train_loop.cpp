@@ -116,7 +116,7 @@ TEST_CASE("NetTrain: validation data given, the round record uses Test mode on t
   o.batch_size = 4;
   o.rounds = 1;
   o.sgd.learning_rate = 0;  // nothing moves, so the validation loss is the initial net's
-  o.validation_data = check;
+  o.validation_data = std::make_shared<TrainingData>(check);
   const Net net = NetChain({{"lin", LinearLayer({{"Weights", {{1.0}}}, {"Biases", {0.5}}})}});
   const TrainResults r = net_train(net, data, o);
   // Test mode: y = x + 0.5 -> errors {-0.5, 0.5}: mean squared loss 0.25.

@@ -76,7 +76,8 @@ nlohmann::json checkpoint_to_json(const Checkpoint& c) {
           {"optimizer", {{"steps", c.optimizer_steps}, {"momentum", arrays_to_json(c.momentum)}}},
           {"results",
            {{"batch_losses", c.batch_losses}, {"rounds", rounds}, {"best_round", c.best_round},
-            {"best", c.best ? state_to_json(*c.best) : nlohmann::json()}, {"examples", c.examples}, {"seconds", c.seconds}}},
+            {"best", c.best ? state_to_json(*c.best) : nlohmann::json()}, {"examples", c.examples}, {"seconds", c.seconds},
+            {"round_accuracy", {{"correct", c.round_correct}, {"positions", c.round_positions}}}}},
           {"net", c.net}};
 }
 
@@ -108,6 +109,10 @@ Checkpoint checkpoint_from_json(const nlohmann::json& j, const std::string& wher
     if (!r.at("best").is_null()) c.best = state_from_json(r["best"], where + "/results/best");
     c.examples = r.at("examples").get<int64_t>();
     c.seconds = r.at("seconds").get<double>();
+    if (r.contains("round_accuracy")) {  // absent in checkpoints written before it was kept
+      c.round_correct = r["round_accuracy"].at("correct").get<int64_t>();
+      c.round_positions = r["round_accuracy"].at("positions").get<int64_t>();
+    }
     c.net = j.value("net", nlohmann::json());
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(where, "malformed checkpoint", "every field of a version-1 checkpoint", e.what());

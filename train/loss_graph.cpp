@@ -72,41 +72,58 @@ TrainingGraph make_training_graph(const Net& net, const std::optional<Net>& loss
   return g;
 }
 
-void check_data(const TrainingGraph& graph, const TrainingData& data, const std::string& what) {
+namespace {
+
+// Finite values and, on "Target" of a classification graph, class indices in range. Element i is
+// in example i / (elements per example), reported as indices[that] when `indices` is given.
+void check_values(const TrainingGraph& graph, const std::string& name, const Array& a,
+                  const std::vector<int64_t>* indices, const std::string& at) {
+  const int64_t per = std::max<int64_t>(1, a.size() / std::max<int64_t>(1, a.dims()[0]));
+  auto example = [&](int64_t i) {
+    return std::to_string(indices ? (*indices)[static_cast<size_t>(i / per)] : i / per);
+  };
+  if (!a.all_finite())
+    for (int64_t i = 0; i < a.size(); ++i)
+      if (!std::isfinite(a[i]))
+        throw TrainingError(at + " port " + in_quotes(name), "data is not finite", "finite numbers",
+                            number_text(a[i]) + " in example " + example(i));
+  if (name != "Target" || !graph.classification || graph.classes <= 0) return;
+  for (int64_t i = 0; i < a.size(); ++i)
+    if (!(a[i] >= 0 && a[i] < static_cast<float>(graph.classes) && a[i] == std::floor(a[i])))
+      throw TrainingError(at + " port \"Target\", example " + example(i), "class index out of range",
+                          "an integer from 0 to " + std::to_string(graph.classes - 1) + " (the net has " +
+                              std::to_string(graph.classes) + " classes; indices count from 0)",
+                          number_text(a[i]));
+}
+
+}  // namespace
+
+void check_data(const TrainingGraph& graph, const Dataset& data, const std::string& what) {
   const std::string at = "NetTrain, " + what;
   if (data.empty()) throw TrainingError(at, "no examples", "at least one example", "0 examples");
   const std::vector<std::string> inputs = graph.net.input_ports();
-  for (const auto& [name, array] : data.ports())
+  const std::map<std::string, Shape> shapes = data.example_shapes();
+  for (const auto& [name, shape] : shapes)
     if (!has_port(inputs, name))
       throw TrainingError(at + " port " + in_quotes(name), "not a port of the net", "one of " + join_names(inputs),
                           in_quotes(name));
   for (const std::string& port : inputs) {
-    if (!data.has_port(port))
+    const auto it = shapes.find(port);
+    if (it == shapes.end())
       throw TrainingError(at, "no data for port " + in_quotes(port), "data for every input port " + join_names(inputs),
                           "none for " + in_quotes(port));
-    const Array& a = data.port(port);
     const Shape expected = graph.net.port_shape(port);
-    const Shape example(std::vector<int64_t>(a.dims().begin() + 1, a.dims().end()));
-    if (!Shape::unify(expected, example))
+    if (!Shape::unify(expected, it->second))
       throw TrainingError(at + " port " + in_quotes(port), "examples do not match the net's port",
-                          "examples of shape " + expected.to_string(), "examples of shape " + example.to_string());
-    if (!a.all_finite())
-      for (int64_t i = 0; i < a.size(); ++i)
-        if (!std::isfinite(a[i]))
-          throw TrainingError(at + " port " + in_quotes(port), "data is not finite", "finite numbers",
-                              number_text(a[i]) + " in example " + std::to_string(i / std::max<int64_t>(1, a.size() / a.dims()[0])));
+                          "examples of shape " + expected.to_string(), "examples of shape " + it->second.to_string());
   }
-  if (graph.classification && graph.classes > 0 && data.has_port("Target")) {
-    const Array& t = data.port("Target");
-    const int64_t per = t.size() / std::max<int64_t>(1, t.dims()[0]);
-    for (int64_t i = 0; i < t.size(); ++i)
-      if (!(t[i] >= 0 && t[i] < static_cast<float>(graph.classes) && t[i] == std::floor(t[i])))
-        throw TrainingError(at + " port \"Target\", example " + std::to_string(i / std::max<int64_t>(1, per)),
-                            "class index out of range",
-                            "an integer from 0 to " + std::to_string(graph.classes - 1) + " (the net has " +
-                                std::to_string(graph.classes) + " classes; indices count from 0)",
-                            number_text(t[i]));
-  }
+  if (const auto* memory = dynamic_cast<const TrainingData*>(&data))
+    for (const auto& [name, array] : memory->ports()) check_values(graph, name, array, nullptr, at);
+}
+
+void check_batch_values(const TrainingGraph& graph, const std::map<std::string, Array>& batch,
+                        const std::vector<int64_t>& indices, const std::string& where) {
+  for (const auto& [name, array] : batch) check_values(graph, name, array, &indices, where);
 }
 
 }  // namespace netkit

@@ -12,8 +12,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/net.h"
 #include "train/dataset.h"
@@ -32,8 +34,15 @@ struct TrainingGraph {
 
 TrainingGraph make_training_graph(const Net& net, const std::optional<Net>& loss, TargetKind targets);
 
-// Checks `data` against the graph's input ports: every port fed, no unknown port, per-example
-// shapes, class indices in range. TrainingError naming the port and the example.
-void check_data(const TrainingGraph& graph, const TrainingData& data, const std::string& what);
+// Checks `data` (named `what` in messages, e.g. "training data") before training: examples, port
+// names and example_shapes() against the graph's input ports; for in-memory data (TrainingData)
+// also every value: finite, class indices in range. TrainingError naming the port and the example.
+void check_data(const TrainingGraph& graph, const Dataset& data, const std::string& what);
+
+// The value checks of check_data on one batch of another dataset, as it is loaded: finite data,
+// class indices in range; messages start with `where` and name the example by its index in
+// `indices` (the dataset's numbering).
+void check_batch_values(const TrainingGraph& graph, const std::map<std::string, Array>& batch,
+                        const std::vector<int64_t>& indices, const std::string& where);
 
 }  // namespace netkit

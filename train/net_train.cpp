@@ -2,10 +2,16 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "graph/executor.h"
 #include "graph/net_json.h"
+#include "train/dataset_subset.h"
 #include "train/loss_graph.h"
 #include "train/net_state.h"
 #include "train/population_statistics.h"
@@ -60,15 +66,55 @@ struct Evaluation {
   std::optional<double> accuracy;
 };
 
+// The examples order[begin .. end) of `data`; errors get `where` in front.
+std::map<std::string, Array> load_batch(const Dataset& data, const std::vector<int64_t>& order, int64_t begin,
+                                        int64_t end, const std::string& where) {
+  const std::vector<int64_t> indices(order.begin() + begin, order.begin() + end);
+  return with_location(where, [&] { return data.batch(indices); });
+}
+
+// A dataset that is not in memory, as NetTrain reads it: each batch checked as it is loaded (ports
+// and example shapes as declared, finite values, class indices in range), examples named by their
+// index in `source`. (In-memory data is checked once, up front, by check_data.)
+class CheckedDataset : public Dataset {
+ public:
+  CheckedDataset(const Dataset& source, const TrainingGraph& graph, std::string what)
+      : source_(source), graph_(graph), what_(std::move(what)), shapes_(source.example_shapes()) {}
+  int64_t size() const override { return source_.size(); }
+  TargetKind target_kind() const override { return source_.target_kind(); }
+  std::map<std::string, Shape> example_shapes() const override { return shapes_; }
+  std::map<std::string, Array> batch(const std::vector<int64_t>& indices) const override {
+    std::map<std::string, Array> b = source_.batch(indices);
+    check_batch(shapes_, b, static_cast<int64_t>(indices.size()), what_);
+    check_batch_values(graph_, b, indices, what_);
+    return b;
+  }
+
+ private:
+  const Dataset& source_;
+  const TrainingGraph& graph_;
+  std::string what_;
+  std::map<std::string, Shape> shapes_;
+};
+
+// `data` checked before training and, unless it is in memory, wrapped to check every batch.
+const Dataset& checked(const Dataset& data, const TrainingGraph& g, const std::string& what,
+                       std::optional<CheckedDataset>& wrapper) {
+  check_data(g, data, what);
+  if (dynamic_cast<const TrainingData*>(&data)) return data;
+  wrapper.emplace(data, g, what);
+  return *wrapper;
+}
+
 // Test mode over a whole data set in order: mean loss per example and, with the class output, accuracy.
-Evaluation evaluate_set(Executor& executor, const TrainingGraph& g, bool with_output, const TrainingData& data,
-                        int64_t batch_size) {
+Evaluation evaluate_set(Executor& executor, const TrainingGraph& g, bool with_output, const Dataset& data,
+                        int64_t batch_size, const std::string& where) {
   const std::vector<int64_t> order = identity_order(data.size());
   double loss = 0;
   Accuracy acc;
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
-    const auto batch = data.batch(order, begin, std::min(begin + batch_size, data.size()));
-    const auto out = with_location("NetTrain, validation", [&] { return executor.forward(batch, Mode::Test); });
+    const auto batch = load_batch(data, order, begin, std::min(begin + batch_size, data.size()), where);
+    const auto out = with_location(where, [&] { return executor.forward(batch, Mode::Test); });
     loss += total_loss(out.at("Loss"));
     if (with_output) count_correct(out.at("Output"), batch.at("Target"), g.classes, acc);
   }
@@ -104,20 +150,23 @@ void validate(const TrainOptions& o) {
   o.schedule.validate();
 }
 
-TrainResults net_train(const Net& net, const TrainingData& all_data, const TrainOptions& o) {
+TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptions& o) {
   const auto start = Clock::now();
   validate(o);
   if (all_data.empty()) throw TrainingError("NetTrain, training data", "no examples", "at least one example", "0 examples");
-  std::optional<std::pair<TrainingData, TrainingData>> split;
-  if (o.validation_fraction > 0) split = all_data.split_held_out(o.validation_fraction, o.seed);
-  const TrainingData& data = split ? split->first : all_data;
-  const TrainingData* validation = split ? &split->second : (o.validation_data ? &*o.validation_data : nullptr);
+  std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> split_indices;  // (kept, held out)
+  if (o.validation_fraction > 0) split_indices = held_out_indices(all_data.size(), o.validation_fraction, o.seed);
 
   Net trained = net;
   if (!trained.initialized()) with_location("NetTrain", [&] { trained.initialize(o.seed); });
-  TrainingGraph g = make_training_graph(trained, o.loss, data.target_kind());
-  check_data(g, data, "training data");
-  if (validation) check_data(g, *validation, "validation data");
+  TrainingGraph g = make_training_graph(trained, o.loss, all_data.target_kind());
+  std::optional<CheckedDataset> checked_data, checked_validation;
+  const Dataset& source = checked(all_data, g, "training data", checked_data);
+  std::optional<DatasetSubset> kept, held_out;  // views of `source`, nothing copied
+  if (split_indices) kept.emplace(source, split_indices->first), held_out.emplace(source, split_indices->second);
+  const Dataset& data = kept ? static_cast<const Dataset&>(*kept) : source;
+  const Dataset* validation = held_out ? &*held_out : nullptr;
+  if (o.validation_data) validation = &checked(*o.validation_data, g, "validation data", checked_validation);
   const bool train_with_output = o.measure_training_accuracy && g.evaluation;
   Net& train_net = train_with_output ? *g.evaluation : g.net;
   apply_multiplier_rules(train_net, o.learning_rate_multipliers, g.depth);
@@ -143,10 +192,12 @@ TrainResults net_train(const Net& net, const TrainingData& all_data, const Train
     shuffler.set_state(run.shuffle_state);
     prior_seconds = run.seconds;
   }
+  Accuracy train_accuracy{run.round_correct, run.round_positions};  // the round so far (a resumed one too)
   auto save_checkpoint = [&] {
     run.state = snapshot_state(executor, train_net);
     run.momentum = sgd.momentum_buffers();
     run.optimizer_steps = sgd.steps_taken();
+    run.round_correct = train_accuracy.correct, run.round_positions = train_accuracy.positions;
     run.seconds = prior_seconds + seconds_since(start);
     if (o.checkpoints.include_net) {
       Net current = trained;
@@ -165,14 +216,13 @@ TrainResults net_train(const Net& net, const TrainingData& all_data, const Train
     run.shuffle_state = shuffler.state();
     std::vector<int64_t> order = identity_order(n);
     if (o.shuffle) shuffle(order, shuffler);
-    Accuracy train_accuracy;
     const auto round_start = Clock::now();
     while (run.position < per_round && !stop) {
       if (o.max_steps > 0 && run.step >= o.max_steps) break;
       const int64_t begin = run.position * bs, end = std::min(n, begin + bs), b = end - begin;
       const std::string where = "NetTrain, step " + std::to_string(run.step + 1) + " (round " +
                                 std::to_string(run.round + 1) + ", batch " + std::to_string(run.position + 1) + ")";
-      const auto batch = data.batch(order, begin, end);
+      const auto batch = load_batch(data, order, begin, end, where);
       const auto out = with_location(where, [&] {
         return executor.forward(batch, Mode::Train, true, forward_seed(o.seed, run.step));
       });
@@ -214,12 +264,14 @@ TrainResults net_train(const Net& net, const TrainingData& all_data, const Train
       sum += run.batch_losses[i];
     record.training_loss = sum / static_cast<double>(per_round);
     record.training_accuracy = train_accuracy.value();
+    train_accuracy = {};
     if (validation) {
       if (&eval_net != &train_net) {
         Executor sync(train_net);
         restore_state(eval_executor, eval_net, snapshot_state(sync, train_net), "NetTrain, validation");
       }
-      const Evaluation e = evaluate_set(eval_executor, g, g.evaluation.has_value(), *validation, bs);
+      const Evaluation e = evaluate_set(eval_executor, g, g.evaluation.has_value(), *validation, bs,
+                                        "NetTrain, validation after round " + std::to_string(record.round));
       record.validation_loss = e.loss;
       record.validation_accuracy = e.accuracy;
       if (o.keep_best_net && (run.best_round == 0 || e.loss < run.rounds[static_cast<size_t>(run.best_round - 1)].validation_loss.value())) {

@@ -1,5 +1,6 @@
-// NetTrain (issue 5; DESIGN.md section 6): trains a copy of a net on in-memory data with SGD and
-// returns the trained net with a record of what happened.
+// NetTrain (issue 5; DESIGN.md section 6): trains a copy of a net with SGD on a Dataset
+// (train/dataset.h: in-memory TrainingData, a FunctionDataset, or any class deriving from
+// Dataset) and returns the trained net with a record of what happened.
 //
 // Each optimisation step: take the next batch of the round's seeded shuffle -> forward in Train
 // mode (with a per-step seed for Dropout) -> loss = mean over the batch of the per-example loss
@@ -11,10 +12,18 @@
 //
 // Arrays missing from the net are initialized from the seed first (NetInitialize). The loss is
 // found or attached as train/loss_graph.h describes. Ports are matched to data ports by name.
+//
+// Data is read one batch of example indices at a time (Dataset::batch), the indices shuffled by
+// the seeded generator, so any dataset that returns the same examples for the same indices trains
+// bit-identically and resumes exactly. Before the first step, port names and example_shapes() are
+// checked against the net (and, for TrainingData, every value: finite, class indices in range);
+// other datasets have each batch checked as it is loaded (ports and shapes as declared, finite,
+// class indices in range), the error naming the step, the port and the example's index.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,8 +50,10 @@ struct TrainOptions {
   std::vector<MultiplierRule> learning_rate_multipliers;
   std::optional<Net> loss;     // a loss net (ports "Input" [, "Target"] -> "Loss"); see loss_graph.h
   // Validation, evaluated in Test mode after every round: given data, or a held-out fraction of
-  // the training data (seeded; the rest is trained on).
-  std::optional<TrainingData> validation_data;
+  // the training data (seeded; the rest is trained on; a view, nothing is copied). Any Dataset:
+  //   o.validation_data = std::make_shared<TrainingData>(TrainingData::classification(x, classes));
+  // shared, so that options stay copyable and the data outlives every run that uses them.
+  std::shared_ptr<const Dataset> validation_data;
   double validation_fraction = 0;
   bool keep_best_net = false;        // TrainResults::best_net by validation loss
   bool measure_training_accuracy = false;  // classification: accuracy over each round's batches
@@ -53,7 +64,8 @@ struct TrainOptions {
   std::string resume_from;  // a checkpoint file: continue that run (same net, data and options)
 };
 
-TrainResults net_train(const Net& net, const TrainingData& data, const TrainOptions& options = {});
+// `data` is read during the call only (TrainingData converts implicitly: it is a Dataset).
+TrainResults net_train(const Net& net, const Dataset& data, const TrainOptions& options = {});
 
 // Throws OptionError naming the option for values out of range.
 void validate(const TrainOptions& options);

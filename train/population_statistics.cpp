@@ -8,11 +8,15 @@ namespace netkit {
 
 namespace {
 
-std::map<std::string, Shape> port_shapes(const Net& net, const TrainingData& data) {
+std::map<std::string, Shape> port_shapes(const Net& net, const Dataset& data) {
+  const std::map<std::string, Shape> all = data.example_shapes();
   std::map<std::string, Shape> shapes;
   for (const std::string& port : net.input_ports()) {
-    const Array& a = data.port(port);
-    shapes[port] = Shape(std::vector<int64_t>(a.dims().begin() + 1, a.dims().end()));
+    const auto it = all.find(port);
+    if (it == all.end())
+      throw TrainingError("NetTrain, data", "no data for port " + in_quotes(port), "data for every input port of the net",
+                          "none for " + in_quotes(port));
+    shapes[port] = it->second;
   }
   return shapes;
 }
@@ -57,7 +61,7 @@ std::vector<Array> run_until(const Net& net, const Plan& plan, size_t until, con
 
 }  // namespace
 
-ChannelMoments input_moments(const Net& net, size_t step_index, bool interleaving, const TrainingData& data,
+ChannelMoments input_moments(const Net& net, size_t step_index, bool interleaving, const Dataset& data,
                              int64_t batch_size) {
   const Plan plan = make_plan(net, port_shapes(net, data));
   const PlanStep& step = plan.steps.at(step_index);
@@ -66,11 +70,12 @@ ChannelMoments input_moments(const Net& net, size_t step_index, bool interleavin
   const int64_t channels = in[interleaving ? rank - 1 : 0];
   const int64_t per_example = in.num_elements();
   std::vector<kernels::Moments> total(static_cast<size_t>(channels));
-  const std::vector<int64_t> order = identity_order(data.size());
   std::vector<double> mean(static_cast<size_t>(channels)), m2(static_cast<size_t>(channels));
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, data.size()), n = end - begin;
-    const auto batch = data.batch(order, begin, end);
+    std::vector<int64_t> indices(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) indices[static_cast<size_t>(i)] = begin + i;
+    const auto batch = data.batch(indices);
     std::vector<const float*> pointers;
     const auto values = run_until(net, plan, step_index, batch, n, pointers);
     kernels::BnLayout l;
@@ -90,7 +95,7 @@ ChannelMoments input_moments(const Net& net, size_t step_index, bool interleavin
   return out;
 }
 
-int64_t set_population_statistics(Net& net, const TrainingData& data, int64_t batch_size) {
+int64_t set_population_statistics(Net& net, const Dataset& data, int64_t batch_size) {
   int64_t updated = 0;
   const size_t steps = net.plan().steps.size();
   for (size_t s = 0; s < steps; ++s) {

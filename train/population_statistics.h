@@ -25,7 +25,7 @@ namespace netkit {
 // Updates every population-statistics layer of `net` from `data` (ports matched to the net's
 // input ports by name; other ports are ignored) in batches of `batch_size`. Returns the number of
 // layers updated.
-int64_t set_population_statistics(Net& net, const TrainingData& data, int64_t batch_size);
+int64_t set_population_statistics(Net& net, const Dataset& data, int64_t batch_size);
 
 // The per-channel whole-set mean and biased variance of the input of plan step `step` of `net`
 // over `data`, in Test mode (exposed for tests). Channels per the BN layout of that step.
@@ -33,7 +33,7 @@ struct ChannelMoments {
   std::vector<double> mean, variance;
   double count = 0;  // values per channel
 };
-ChannelMoments input_moments(const Net& net, size_t step, bool interleaving, const TrainingData& data,
+ChannelMoments input_moments(const Net& net, size_t step, bool interleaving, const Dataset& data,
                              int64_t batch_size);
 
 }  // namespace netkit

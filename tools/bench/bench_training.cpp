@@ -117,7 +117,7 @@ int main(int argc, char** argv) try {
   o.shuffle = false;
   o.sgd.learning_rate = 0.05;
   o.sgd.momentum = 0.9;
-  o.validation_data = as_data(data.test);
+  o.validation_data = std::make_shared<TrainingData>(as_data(data.test));
   const std::string core = blas::core_name();
   Clock::time_point epoch_start, last_batch;
   o.progress = [&](const Progress& p) {

@@ -47,7 +47,7 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   o.seed = static_cast<uint64_t>(a.integer("seed", 0));
   o.sgd.learning_rate = a.number("lr", 0.05);
   o.sgd.momentum = a.number("momentum", 0.9);
-  o.validation_data = classification_data(data.test);
+  o.validation_data = std::make_shared<TrainingData>(classification_data(data.test));
   o.checkpoints.directory = a.text("checkpoint-dir", "");
   o.checkpoints.every_rounds = 1;
   if (a.has("resume")) {
