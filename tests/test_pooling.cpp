@@ -194,6 +194,31 @@ TEST_CASE("Pooling: kernels agree with the padded double-precision reference", "
   CHECK(cases > 200);
 }
 
+TEST_CASE("Pooling: the 2x2 stride-2 block path gives the window loops' bits", "[pooling]") {
+  // Values from a small set make ties common; -0 and +0 tie, and NaN must win wherever it is.
+  const float choices[] = {-1.0f, -0.0f, 0.0f, 1.0f, 2.0f, kNaN};
+  Random random(11, "pooling 2x2");
+  for (PoolFunction f : {PoolFunction::Max, PoolFunction::Mean})
+    for (int64_t h : {2, 5, 8})
+      for (int64_t w : {2, 7, 12})
+        for (bool accumulate : {false, true}) {
+          INFO((f == PoolFunction::Max ? "Max" : "Mean") << ", " << h << " x " << w << (accumulate ? ", accumulate" : ""));
+          const PoolDims d = pool_dims(3, h, w, 2, 2, 2, 2, 0, 0);
+          std::vector<float> x(static_cast<size_t>(d.planes * h * w)), g = random_values(d.planes * d.out_h * d.out_w, random);
+          for (float& v : x) v = choices[random.below(random.below(8) == 0 ? 6 : 5)];
+          g[0] = -0.0f;
+          const std::vector<float> prior = accumulate ? random_values(static_cast<int64_t>(x.size()), random)
+                                                      : std::vector<float>(x.size(), kNaN);
+          std::vector<float> y(g.size()), y_windows(g.size()), dx = prior, dx_windows = prior;
+          kernels::pool_forward(f, x.data(), d, y.data());
+          kernels::pool_forward_windows(f, x.data(), d, y_windows.data());
+          kernels::pool_backward(f, x.data(), g.data(), d, dx.data(), accumulate);
+          kernels::pool_backward_windows(f, x.data(), g.data(), d, dx_windows.data(), accumulate);
+          NETKIT_CHECK_REPORT(bit_difference_report("y", y, y_windows));
+          NETKIT_CHECK_REPORT(bit_difference_report("dx", dx, dx_windows));
+        }
+}
+
 TEST_CASE("Pooling: backward kernels overwrite or accumulate as asked", "[pooling]") {
   // Stride = kernel: every input element receives at most one term, so accumulation is exact.
   const PoolFunction f = GENERATE(PoolFunction::Max, PoolFunction::Mean);

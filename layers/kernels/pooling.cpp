@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "layers/kernels/vector_clones.h"
 
 namespace netkit::kernels {
 
@@ -105,6 +106,90 @@ void mean_backward_plane(const float* g, const PoolDims& d, const Windows& win, 
   }
 }
 
+
+// Kernel 2x2, stride 2, no padding (the example CNNs' pooling): windows do not overlap and lie
+// inside the input, so each output reads one 2x2 block and each input gets at most one term.
+// Same operation order as the general planes above, so the same bits (0 + v, not v, keeps the
+// sign rules of the general path's zero-initialised accumulators).
+bool is_2x2_stride_2(const PoolDims& d) {
+  return d.kernel_h == 2 && d.kernel_w == 2 && d.stride_h == 2 && d.stride_w == 2 && d.pad_h == 0 && d.pad_w == 0;
+}
+
+// Position (0..3, row-major in the block) of the first maximum of a, b, c, d; NaN wins.
+inline int block_argmax(float a, float b, float c, float d, float& value) {
+  float m = a;
+  int at = 0;
+  const bool tb = (b > m) | (b != b);
+  m = tb ? b : m, at = tb ? 1 : at;
+  const bool tc = (c > m) | (c != c);
+  m = tc ? c : m, at = tc ? 2 : at;
+  const bool td = (d > m) | (d != d);
+  m = td ? d : m, at = td ? 3 : at;
+  value = m;
+  return at;
+}
+
+NETKIT_VECTOR_CLONES void forward_2x2_plane(PoolFunction f, const float* x, const PoolDims& d, float* y) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const float* r0 = x + 2 * oh * d.in_w;
+    const float* r1 = r0 + d.in_w;
+    float* yr = y + oh * d.out_w;
+    if (f == PoolFunction::Max) {
+      for (int64_t ow = 0; ow < d.out_w; ++ow) {
+        float m;
+        block_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], m);
+        yr[ow] = m;
+      }
+    } else {
+      for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] = (((0.0f + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1];
+      for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] /= 4.0f;
+    }
+  }
+}
+
+// dX of one plane; with accumulate false, rows and columns past the last block (odd sizes) are
+// left to the caller's zero fill. Max: only the argmax cell takes g; the others keep their value
+// (v + 0 would turn -0 into +0, so they are written back unchanged instead).
+template <bool kAccumulate>
+void backward_2x2_plane(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const float* r0 = x + 2 * oh * d.in_w;
+    const float* r1 = r0 + d.in_w;
+    float* d0 = dx + 2 * oh * d.in_w;
+    float* d1 = d0 + d.in_w;
+    const float* gr = g + oh * d.out_w;
+    if (f == PoolFunction::Mean) {
+      for (int64_t ow = 0; ow < d.out_w; ++ow) {
+        const float share = gr[ow] / 4.0f;
+        float* c0 = d0 + 2 * ow;
+        float* c1 = d1 + 2 * ow;
+        c0[0] = (kAccumulate ? c0[0] : 0.0f) + share, c0[1] = (kAccumulate ? c0[1] : 0.0f) + share;
+        c1[0] = (kAccumulate ? c1[0] : 0.0f) + share, c1[1] = (kAccumulate ? c1[1] : 0.0f) + share;
+      }
+      continue;
+    }
+    for (int64_t ow = 0; ow < d.out_w; ++ow) {
+      float m;
+      const int at = block_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], m);
+      const float v = gr[ow];
+      float* c0 = d0 + 2 * ow;
+      float* c1 = d1 + 2 * ow;
+      const float b0 = kAccumulate ? c0[0] : 0.0f, b1 = kAccumulate ? c0[1] : 0.0f;
+      const float b2 = kAccumulate ? c1[0] : 0.0f, b3 = kAccumulate ? c1[1] : 0.0f;
+      c0[0] = at == 0 ? b0 + v : b0;
+      c0[1] = at == 1 ? b1 + v : b1;
+      c1[0] = at == 2 ? b2 + v : b2;
+      c1[1] = at == 3 ? b3 + v : b3;
+    }
+  }
+}
+
+NETKIT_VECTOR_CLONES void backward_2x2(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx,
+                                       bool accumulate) {
+  if (accumulate) backward_2x2_plane<true>(f, x, g, d, dx);
+  else backward_2x2_plane<false>(f, x, g, d, dx);
+}
+
 }  // namespace
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
@@ -114,8 +199,14 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 }
 
 void pool_forward(PoolFunction f, const float* x, PoolDims d, float* y) {
-  const Windows win = windows_of(d);
+  if (!is_2x2_stride_2(d)) return pool_forward_windows(f, x, d, y);
   const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  parallel_for(d.planes, [&](int64_t p) { forward_2x2_plane(f, x + p * in_plane, d, y + p * out_plane); });
+}
+
+void pool_forward_windows(PoolFunction f, const float* x, PoolDims d, float* y) {
+  const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  const Windows win = windows_of(d);
   parallel_for(d.planes, [&](int64_t p) {
     if (f == PoolFunction::Max) max_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
     else mean_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
@@ -123,8 +214,20 @@ void pool_forward(PoolFunction f, const float* x, PoolDims d, float* y) {
 }
 
 void pool_backward(PoolFunction f, const float* x, const float* g, PoolDims d, float* dx, bool accumulate) {
-  const Windows win = windows_of(d);
+  if (!is_2x2_stride_2(d)) return pool_backward_windows(f, x, g, d, dx, accumulate);
   const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  // Even sizes: every dX element is written by its block, so no fill is needed.
+  const bool covered = d.in_h == 2 * d.out_h && d.in_w == 2 * d.out_w;
+  parallel_for(d.planes, [&](int64_t p) {
+    float* dxp = dx + p * in_plane;
+    if (!accumulate && !covered) std::fill(dxp, dxp + in_plane, 0.0f);
+    backward_2x2(f, x + p * in_plane, g + p * out_plane, d, dxp, accumulate);
+  });
+}
+
+void pool_backward_windows(PoolFunction f, const float* x, const float* g, PoolDims d, float* dx, bool accumulate) {
+  const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  const Windows win = windows_of(d);
   parallel_for(d.planes, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     if (!accumulate) std::fill(dxp, dxp + in_plane, 0.0f);

@@ -40,4 +40,10 @@ void pool_forward(PoolFunction f, const float* x, PoolDims d, float* y);
 // Contributions are added output by output in row-major order.
 void pool_backward(PoolFunction f, const float* x, const float* g, PoolDims d, float* dx, bool accumulate);
 
+// The same two functions for any geometry: the window-clipping loops. pool_forward and
+// pool_backward use them except for kernel 2x2, stride 2, no padding, which has a block path
+// giving the same bits (tests/test_pooling.cpp compares the two).
+void pool_forward_windows(PoolFunction f, const float* x, PoolDims d, float* y);
+void pool_backward_windows(PoolFunction f, const float* x, const float* g, PoolDims d, float* dx, bool accumulate);
+
 }  // namespace netkit::kernels
