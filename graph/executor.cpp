@@ -21,7 +21,7 @@ struct Executor::Run {
   std::vector<std::vector<Array>> saved;  // per step
   std::vector<const float*> inputs;       // per value: the batch for net inputs
   std::vector<Array> input_copies;        // kept for backward, which may run after the caller's batches are gone
-  std::map<std::string, Array> array_gradients;
+  NetGradients gradients;  // kept across batches: refilled, not reallocated, by each backward
   Mode mode = Mode::Test;
   uint64_t seed = 0;
   bool ready_for_backward = false;
@@ -124,13 +124,18 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     for (int64_t e : r.forward_buffers.slot_elements) r.forward_slots.push_back(Array::zeros({batch * e}));
     r.gradient_slots.clear();
     r.gradients_sized = false;
+    r.gradients.inputs.clear();  // sized by the batch
   }
   r.inputs.assign(r.plan.values.size(), nullptr);
-  r.input_copies.clear();
+  r.input_copies.resize(r.plan.input_names.size());
   for (size_t i = 0; i < r.plan.input_names.size(); ++i) {
     const Array& batch_array = inputs.at(r.plan.input_names[i]);
-    if (for_backward) r.input_copies.push_back(batch_array);
-    r.inputs[r.plan.input_values[i]] = for_backward ? r.input_copies.back().data() : batch_array.data();
+    Array& copy = r.input_copies[i];
+    if (for_backward) {
+      if (copy.dims() == batch_array.dims()) std::memcpy(copy.data(), batch_array.data(), sizeof(float) * static_cast<size_t>(copy.size()));
+      else copy = batch_array;
+    }
+    r.inputs[r.plan.input_values[i]] = for_backward ? copy.data() : batch_array.data();
   }
   r.mode = mode;
 }
@@ -187,7 +192,7 @@ std::map<std::string, Array> Executor::forward(const std::map<std::string, Array
   return outputs;
 }
 
-NetGradients Executor::backward(const std::map<std::string, Array>& output_gradients) {
+const NetGradients& Executor::backward(const std::map<std::string, Array>& output_gradients) {
   if (!run_ || !run_->ready_for_backward)
     throw EvaluationError("net", "backward without a forward pass to differentiate", "forward(..., for_backward = true) first",
                           "no such pass");
@@ -223,10 +228,14 @@ NetGradients Executor::backward(const std::map<std::string, Array>& output_gradi
     }
     written[v] = true;
   }
-  r.array_gradients.clear();
-  for (const auto& step : plan.steps)
-    for (const auto& d : step.decls)
-      if (d.role == ArrayRole::Learnable) r.array_gradients.emplace(step.array_key(d.name), Array(d.shape));
+  auto& array_gradients = r.gradients.arrays;  // layers add into them: each backward starts at 0
+  if (array_gradients.empty()) {
+    for (const auto& step : plan.steps)
+      for (const auto& d : step.decls)
+        if (d.role == ArrayRole::Learnable) array_gradients.emplace(step.array_key(d.name), Array(d.shape));
+  } else {
+    for (auto& [key, g] : array_gradients) std::fill(g.data(), g.data() + g.size(), 0.0f);
+  }
 
   for (size_t s = plan.steps.size(); s-- > 0;) {
     const PlanStep& step = plan.steps[s];
@@ -249,21 +258,22 @@ NetGradients Executor::backward(const std::map<std::string, Array>& output_gradi
     for (const auto& d : step.decls) {
       if (d.role == ArrayRole::Saved) continue;
       b.params.push_back(param_storage(step, d.name)->data());
-      b.param_grads.push_back(d.role == ArrayRole::Learnable ? r.array_gradients.at(step.array_key(d.name)).data() : nullptr);
+      b.param_grads.push_back(d.role == ArrayRole::Learnable ? array_gradients.at(step.array_key(d.name)).data() : nullptr);
     }
     for (auto& saved : r.saved[s]) b.saved.push_back(saved.data());
     b.seed = step_seed(r.seed, s);
     with_location(step.where, [&] { step.layer->backward(b); });
   }
-  NetGradients out;
   for (size_t i = 0; i < plan.input_names.size(); ++i) {
     const int v = plan.input_values[i];
-    Array g = Array::zeros(plan.values[v].shape.with_batch(r.batch));
+    auto it = r.gradients.inputs.find(plan.input_names[i]);
+    if (it == r.gradients.inputs.end())
+      it = r.gradients.inputs.emplace(plan.input_names[i], Array::zeros(plan.values[v].shape.with_batch(r.batch))).first;
+    Array& g = it->second;
     if (written[v]) std::memcpy(g.data(), grad[v], sizeof(float) * size_of(v));
-    out.inputs.emplace(plan.input_names[i], std::move(g));
+    else std::fill(g.data(), g.data() + g.size(), 0.0f);
   }
-  out.arrays = r.array_gradients;
-  return out;
+  return r.gradients;
 }
 
 void Executor::update_moving(Net& net) {
@@ -309,8 +319,8 @@ std::vector<ArrayRef> Executor::array_refs(Net& net) {
                                              : leaf.mutable_array(d.name);
       const Array* gradient = nullptr;
       if (run_ && d.role == ArrayRole::Learnable) {
-        auto g = run_->array_gradients.find(key);
-        if (g != run_->array_gradients.end()) gradient = &g->second;
+        auto g = run_->gradients.arrays.find(key);
+        if (g != run_->gradients.arrays.end()) gradient = &g->second;
       }
       refs.push_back({key, value, gradient, d.role, leaf.learning_rate_multiplier(d.name), d.l2_factor});
     }

@@ -46,8 +46,10 @@ class Executor {
   std::map<std::string, Array> forward(const std::map<std::string, Array>& inputs, Mode mode = Mode::Test,
                                        bool for_backward = false, uint64_t seed = 0);
   // After forward(..., for_backward = true): gradients for the given dL/d(output) per output
-  // port (ports not given count as zero). Array gradients are fresh sums for this batch.
-  NetGradients backward(const std::map<std::string, Array>& output_gradients);
+  // port (ports not given count as zero). Array gradients are fresh sums for this batch. The
+  // result is the executor's own storage, reused by the next backward (training allocates
+  // nothing per batch): copy it to keep it.
+  const NetGradients& backward(const std::map<std::string, Array>& output_gradients);
   // After a Train-mode forward: folds this batch's statistics into the moving arrays of `net`
   // (the net this executor runs), skipping arrays frozen by a learning-rate multiplier of 0.
   void update_moving(Net& net);
