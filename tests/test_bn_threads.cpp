@@ -212,8 +212,9 @@ void check_against_reference(const KernelCase& k, bool train) {
 }
 
 // Layouts that exercise every kernel path (inner >= 16: one channel at a time; shorter: groups
-// of channels, or fixed row chunks when there are more than a few thousand rows), their
-// boundaries, one channel and one value per channel.
+// of channels, or fixed row chunks when there are more than a few thousand rows; vectors of
+// >= 128 channels and <= 1024 rows: blocks of columns), their boundaries, one channel and one
+// value per channel.
 std::vector<BnLayout> layout_grid() {
   std::vector<BnLayout> grid;
   for (int64_t outer : {1, 2, 37})
@@ -222,6 +223,9 @@ std::vector<BnLayout> layout_grid() {
   for (BnLayout l : {BnLayout{3000, 3, 3}, BnLayout{300, 70, 1}, BnLayout{5000, 3, 1}, BnLayout{6000, 3, 3},
                      BnLayout{4097, 70, 1}, BnLayout{4097, 2, 15}})
     grid.push_back(l);  // many rows
+  for (BnLayout l : {BnLayout{600, 300, 1}, BnLayout{1024, 128, 1}, BnLayout{1025, 128, 1}, BnLayout{2, 127, 1},
+                     BnLayout{2, 128, 1}})
+    grid.push_back(l);  // column blocks (4 with a short last one; one block) and their boundaries
   return grid;
 }
 
@@ -263,7 +267,7 @@ TEST_CASE("BN threads: kernel results including the double variance are bit-iden
           "[bn]") {
   // The layer cases above at kernel level, where the double variance shows any change in the
   // order of the statistics' reductions.
-  const BnLayout l = GENERATE(BnLayout{8, 16, 784}, BnLayout{32, 8, 35}, BnLayout{256, 1024, 1},
+  const BnLayout l = GENERATE(BnLayout{8, 16, 784}, BnLayout{32, 8, 35}, BnLayout{256, 1024, 1}, BnLayout{600, 300, 1},
                               BnLayout{3136, 32, 1}, BnLayout{6272, 32, 1}, BnLayout{5000, 5, 3},
                               BnLayout{100, 70, 3});
   KernelCase k = kernel_case(l, 21);

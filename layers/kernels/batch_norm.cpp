@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "core/parallel.h"
@@ -34,6 +35,41 @@ Chunks chunks_of(const BnLayout& l) {
   return {rows, (l.outer + rows - 1) / rows};
 }
 
+
+// Vectors (inner 1) with many channels and a moderate batch, such as (256, 1024): fixed blocks
+// of whole columns, each summed down all rows by one thread, so there are no per-chunk partial
+// sums to write and combine, and every pass over a block (about 256 KiB) finds it in L2. Each
+// column is summed row by row in order, whoever runs its block. Chosen by the layout alone.
+constexpr int64_t kBlockFloats = 65536;
+constexpr int64_t kMinBlockColumns = 64;
+
+struct ColumnBlocks {
+  int64_t width = 0, count = 0;
+};
+
+std::optional<ColumnBlocks> column_blocks(const BnLayout& l) {
+  if (l.inner != 1 || l.channels < 2 * kMinBlockColumns || l.outer * kMinBlockColumns > kBlockFloats) return std::nullopt;
+  const int64_t width = std::min(l.channels, (kBlockFloats / std::max<int64_t>(l.outer, 1)) / 16 * 16);
+  return ColumnBlocks{width, (l.channels + width - 1) / width};
+}
+
+// body(c0, width) for every block of columns [c0, c0 + width).
+template <class F>
+void for_column_blocks(const BnLayout& l, const ColumnBlocks& b, F&& body) {
+  parallel_for(b.count, [&](int64_t k) {
+    const int64_t c0 = k * b.width;
+    body(c0, std::min(b.width, l.channels - c0));
+  });
+}
+
+// Mean and m2 of the columns [c0, c0 + w) of a vector layout (two passes, double).
+void block_moments(const float* x, const BnLayout& l, int64_t c0, int64_t w, double* mean, double* m2) {
+  std::fill(mean + c0, mean + c0 + w, 0.0);
+  rows_sum(x + c0, l.outer, l.channels, w, mean + c0);
+  for (int64_t c = c0; c < c0 + w; ++c) mean[c] /= static_cast<double>(l.outer);
+  std::fill(m2 + c0, m2 + c0 + w, 0.0);
+  rows_squared_deviation(x + c0, l.outer, l.channels, w, mean + c0, m2 + c0);
+}
 
 // Partial column sums of every chunk, then their total per channel in chunk order (so the
 // result does not depend on which thread did which chunk). The scratch space is reused between
@@ -219,6 +255,8 @@ void batch_norm_moments(const float* x, BnLayout l, double* mean, double* m2) {
       mean[c] = mo.mean;
       m2[c] = mo.m2;
     });
+  } else if (const auto blocks = column_blocks(l)) {
+    for_column_blocks(l, *blocks, [&](int64_t c0, int64_t w) { block_moments(x, l, c0, w, mean, m2); });
   } else {
     short_run_moments(x, l, mean, m2);
   }
@@ -262,6 +300,14 @@ void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, co
     return;
   }
   std::vector<double> mu(center.size()), m2(center.size());
+  if (const auto blocks = column_blocks(l)) {
+    for_column_blocks(l, *blocks, [&](int64_t c0, int64_t w) {
+      block_moments(x, l, c0, w, mu.data(), m2.data());
+      for (int64_t ch = c0; ch < c0 + w; ++ch) set_channel(ch, mu[ch], m2[ch]);
+      scale_shift_rows(x + c0, y + c0, l.outer, cols, w, center.data() + c0, scale.data() + c0, shift.data() + c0);
+    });
+    return;
+  }
   short_run_moments(x, l, mu.data(), m2.data());
   for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, mu[ch], m2[ch]);
   scale_shift(x, l, center, scale, shift, y);
@@ -293,6 +339,18 @@ void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const
     return;
   }
   std::vector<double> sg(C), sgx(C);
+  if (const auto blocks = column_blocks(l)) {
+    for_column_blocks(l, *blocks, [&](int64_t c0, int64_t w) {
+      std::fill(sg.data() + c0, sg.data() + c0 + w, 0.0);
+      std::fill(sgx.data() + c0, sgx.data() + c0 + w, 0.0);
+      rows_gradient_sums(x + c0, g + c0, l.outer, cols, w, mean + c0, sg.data() + c0, sgx.data() + c0);
+      for (int64_t ch = c0; ch < c0 + w; ++ch) set_channel(ch, sg[ch], sgx[ch]);
+      if (dx)
+        input_gradient_rows(x + c0, g + c0, dx + c0, l.outer, cols, w, mean + c0, mg.data() + c0, k.data() + c0,
+                            s.data() + c0, accumulate);
+    });
+    return;
+  }
   short_run_gradient_sums(x, g, l, mean, sg.data(), sgx.data());
   for (int64_t ch = 0; ch < l.channels; ++ch) set_channel(ch, sg[ch], sgx[ch]);
   if (dx) input_gradient(x, g, l, std::vector<float>(mean, mean + C), mg, k, s, dx, accumulate);
