@@ -69,6 +69,16 @@ TEST_CASE("CLI: train, eval, info and graph on the committed sample", "[cli]") {
   const Run info = run("info", {model.path});
   CHECK_THAT(info.out, Contains("NetChain: 10 layers, 14 arrays, 20682 elements"));
   CHECK_THAT(info.out, Contains("parameters: 20682"));
+  // The schedule and L2 reach the trainer: same seed, different trained net.
+  TempFile cosine_model("cli_test_cosine.json"), cosine_csv("cli_test_cosine.curve.csv"), cosine_svg("cli_test_cosine.curve.svg");
+  const Run cosine = run("train", {kModel, "--data", kSample, "--epochs", "2", "--batch", "16", "--seed", "3", "--threads", "2",
+                                   "--schedule", "cosine", "--l2", "0.001", "--out", cosine_model.path, "--json"});
+  const auto cosine_summary = last_line(cosine.out);
+  CHECK(cosine_summary.at("schedule") == "cosine");
+  CHECK(cosine_summary.at("l2") == 0.001);
+  CHECK(summary.at("schedule") == "constant");
+  CHECK(cosine_summary.at("test_loss") != summary.at("test_loss"));
+
   const Run graph = run("graph", {model.path});
   CHECK_THAT(graph.out, StartsWith("digraph net {"));
   CHECK_THAT(graph.out, Contains("\"conv1\" -> \"bn1\""));
@@ -80,6 +90,8 @@ TEST_CASE("CLI: bad command lines and bad files give one clear message", "[cli]"
   CHECK_THROWS_WITH(run("train", {kModel}), Contains("missing option --out"));
   CHECK_THROWS_WITH(run("train", {kModel, "--out", "x.json", "--batch", "0"}),
                     Equals("netkit train, option --batch: out of range; expected an integer >= 1, got 0"));
+  CHECK_THROWS_WITH(run("train", {kModel, "--data", kSample, "--schedule", "linear", "--out", "unused.json"}),
+                    Equals("netkit train, option --schedule: unknown schedule; expected constant or cosine, got \"linear\""));
   CHECK_THROWS_AS(run("eval", {"no_such_model.json"}), FormatError);
   CHECK_THROWS_WITH(run("eval", {kModel, "--data", "/no/such/dir"}), Contains("/no/such/dir"));
   const std::string empty_dir = std::string(NETKIT_SOURCE_DIR) + "/data/models";  // no checkpoints there

@@ -38,6 +38,9 @@ void apply_threads(const ParsedArgs& a) {
 }
 
 int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool terminal) {
+  const std::string schedule = a.text("schedule", "constant");  // checked before any data is read
+  if (schedule != "constant" && schedule != "cosine")
+    throw OptionError("netkit train, option --schedule", "unknown schedule", "constant or cosine", in_quotes(schedule));
   apply_threads(a);
   const Net model = load_net(a.positionals[0]);
   const FashionMnist data = load_data(a);
@@ -47,6 +50,8 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   o.seed = static_cast<uint64_t>(a.integer("seed", 0));
   o.sgd.learning_rate = a.number("lr", 0.05);
   o.sgd.momentum = a.number("momentum", 0.9);
+  o.sgd.l2 = a.number("l2", 0);
+  if (schedule == "cosine") o.schedule = LearningRateSchedule::cosine();
   o.validation_data = std::make_shared<TrainingData>(classification_data(data.test));
   o.checkpoints.directory = a.text("checkpoint-dir", "");
   o.checkpoints.every_rounds = 1;
@@ -95,6 +100,7 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   out << line;
   if (a.has("json"))
     out << nlohmann::json{{"command", "train"}, {"model", out_path}, {"epochs", o.rounds}, {"steps", results.steps},
+                          {"learning_rate", o.sgd.learning_rate}, {"schedule", schedule}, {"l2", o.sgd.l2},
                           {"seconds", results.seconds}, {"examples_per_second", results.examples_per_second},
                           {"test_accuracy", report.accuracy}, {"test_loss", report.loss},
                           {"curve", curve_files}}.dump()
@@ -146,6 +152,8 @@ const std::vector<CommandSpec>& command_specs() {
         {"batch", ArgKind::Integer, "batch size (default 64)", "B", 1},
         {"lr", ArgKind::Number, "learning rate (default 0.05)", "X", 0},
         {"momentum", ArgKind::Number, "SGD momentum (default 0.9)", "X", 0},
+        {"l2", ArgKind::Number, "L2 regularisation, PyTorch's weight_decay (default 0)", "X", 0},
+        {"schedule", ArgKind::Text, "learning rate: constant or cosine (to 0 at the last step; default constant)", "S"},
         {"seed", ArgKind::Integer, "seed for initialization and shuffling (default 0)", "S", 0},
         kThreads,
         {"checkpoint-dir", ArgKind::Text, "write a checkpoint after every round", "D"},
