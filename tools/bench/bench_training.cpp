@@ -3,10 +3,11 @@
 //
 //   build/tools/bench_training --init-out PATH [--model data/models/fashion_cnn.json]
 //       [--epochs 5] [--seed 1] [--threads 2] [--data /usr/share/datasets/fashion-mnist] [--lockstep]
+//       [--schedule constant|cosine]
 //
 // Loads the model, initializes its arrays from the seed and saves that initialized model to
 // PATH (so PyTorch starts from the same arrays), then trains on Fashion-MNIST at batch 64 with
-// SGD (learning rate 0.05, momentum 0.9) in a FIXED order (no shuffle: both frameworks see the
+// SGD (learning rate 0.05, constant or cosine to 0 at the last step, momentum 0.9) in a FIXED order (no shuffle: both frameworks see the
 // same batches in the same order). One JSON line per epoch:
 //   {"framework":"netkit","epoch":k,"epoch_seconds":s,"test_accuracy":a,"openblas_core":"..."}
 // epoch_seconds is training time only: from the start of the epoch (for the first, the call to
@@ -24,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +59,7 @@ struct Args {
   int threads = 2;
   uint64_t seed = 1;
   bool lockstep = false;
+  bool cosine = false;  // --schedule cosine: the rate falls to 0 at the last step (default constant)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -93,6 +96,7 @@ int main(int argc, char** argv) try {
     else if (arg == "--epochs") a.epochs = std::atoi(value.c_str());
     else if (arg == "--threads") a.threads = std::atoi(value.c_str());
     else if (arg == "--seed") a.seed = std::strtoull(value.c_str(), nullptr, 10);
+    else if (arg == "--schedule" && (value == "constant" || value == "cosine")) a.cosine = value == "cosine";
     else return usage("unknown option \"" + arg + "\"");
   }
   if (a.init_out.empty()) return usage("--init-out PATH is required");
@@ -105,9 +109,9 @@ int main(int argc, char** argv) try {
 
   FashionMnistOptions data_options;
   data_options.directory = a.data;
-  const FashionMnist data = load_fashion_mnist(data_options);
-  auto as_data = [](const LabeledImages& s) {
-    return TrainingData::classification(s.images, std::vector<int64_t>(s.labels.begin(), s.labels.end()));
+  FashionMnist data = load_fashion_mnist(data_options);
+  auto as_data = [](LabeledImages s) {  // by value: the training split is moved in, not held twice
+    return TrainingData::classification(std::move(s.images), std::vector<int64_t>(s.labels.begin(), s.labels.end()));
   };
 
   TrainOptions o;
@@ -117,6 +121,7 @@ int main(int argc, char** argv) try {
   o.shuffle = false;
   o.sgd.learning_rate = 0.05;
   o.sgd.momentum = 0.9;
+  if (a.cosine) o.schedule = LearningRateSchedule::cosine();
   o.validation_data = std::make_shared<TrainingData>(as_data(data.test));
   const std::string core = blas::core_name();
   Clock::time_point epoch_start, last_batch;
@@ -138,7 +143,7 @@ int main(int argc, char** argv) try {
   if (a.lockstep) std::cout << nlohmann::json{{"framework", "netkit"}, {"ready", true}}.dump() << std::endl;
   wait_for_go(a.lockstep);
   epoch_start = Clock::now();
-  const TrainResults results = net_train(net, as_data(data.train), o);
+  const TrainResults results = net_train(net, as_data(std::move(data.train)), o);
 
   const cli::ClassificationReport report = cli::evaluate_classifier(results.net, data.test.images, data.test.labels);
   nlohmann::json last{{"framework", "netkit"},

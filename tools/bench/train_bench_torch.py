@@ -22,6 +22,7 @@ unbiased one, so after each training step's backward the update is corrected to 
 value (a C-element operation per layer and step, negligible next to the convolutions).
 """
 import argparse
+import math
 import base64
 import gzip
 import json
@@ -155,6 +156,8 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--lockstep", action="store_true")
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine: lr 0.05 (1 + cos(pi k / steps)) / 2 at 0-based step k, netkit's Cosine schedule")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -163,6 +166,9 @@ def main():
     train_x, train_y = load_split(args.data, "train")
     test_x, test_y = load_split(args.data, "t10k")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    steps = args.epochs * ((len(train_y) + args.batch - 1) // args.batch)
+    cosine = lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine if args.schedule == "cosine" else lambda k: 1.0)
     batch_norms = [m for m in model if isinstance(m, BiasedMovingBatchNorm2d)]
     model.train()
     n = len(train_y)
@@ -180,6 +186,7 @@ def main():
             for bn in batch_norms:
                 bn.fix_moving_variance()
             optimizer.step()
+            scheduler.step()
         seconds = time.perf_counter() - start
         print(json.dumps({"framework": "torch", "epoch": epoch, "epoch_seconds": seconds,
                           "test_accuracy": accuracy(model, test_x, test_y), "openblas_core": openblas_core()}), flush=True)

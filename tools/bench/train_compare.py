@@ -86,10 +86,11 @@ def main():
     p.add_argument("--init", default="/tmp/fashion_cnn_init.json", help="where the initialized model is written")
     p.add_argument("--sequential", action="store_true",
                    help="run all of netkit's epochs, then all of PyTorch's (default: alternate epoch by epoch)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help="learning rate schedule (both)")
     args = p.parse_args()
 
     load_before = load_average()
-    common = ["--epochs", str(args.epochs), "--threads", str(args.threads), "--data", args.data]
+    common = ["--epochs", str(args.epochs), "--threads", str(args.threads), "--data", args.data, "--schedule", args.schedule]
     netkit_cmd = [args.bench or os.path.join(args.build, "tools", "bench_training"), "--init-out", args.init,
                   "--model", os.path.join(ROOT, "data", "models", "fashion_cnn.json"), "--seed", str(args.seed)] + common
     torch_cmd = [sys.executable, os.path.join(HERE, "train_bench_torch.py"), "--init", args.init] + common
@@ -124,7 +125,7 @@ def main():
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
         "netkit_epoch_seconds": [round(n["epoch_seconds"], 2) for n in netkit_epochs],
         "torch_epoch_seconds": [round(t["epoch_seconds"], 2) for t in torch_epochs],
-        "mode": "sequential" if args.sequential else "alternating epochs",
+        "mode": "sequential" if args.sequential else "alternating epochs", "schedule": args.schedule,
         "epoch_time_ratio_netkit_over_torch": round(mean_ratio, 3),
         "median_epoch_time_ratio": round(median_ratio, 3),
         "total_time_ratio_netkit_over_torch": round(netkit_total / torch_total, 3),
