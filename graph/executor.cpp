@@ -209,6 +209,9 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
                             "one of " + join_names(plan.output_names), in_quotes(port));
   const size_t n = plan.values.size();
   std::vector<float*> grad(n);
+  // written[v]: value v has a gradient (given for an output port, or added by a consumer's
+  // backward). A step none of whose outputs has one contributes nothing and is skipped: an
+  // output port without a gradient (the probabilities beside a loss) costs no backward pass.
   std::vector<bool> written(n, false);
   for (size_t v = 0; v < n; ++v) grad[v] = r.gradient_slots[r.gradient_buffers.slot_of[v]].data();
   auto size_of = [&](int v) { return static_cast<size_t>(r.batch * r.elements[v]); };
@@ -216,16 +219,13 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
     const int v = plan.output_values[i];
     const std::string at = "net, port " + in_quotes(plan.output_names[i]);
     auto it = output_gradients.find(plan.output_names[i]);
-    if (it == output_gradients.end()) {
-      std::fill(grad[v], grad[v] + size_of(v), 0.0f);
-    } else {
-      const auto dims = plan.values[v].shape.with_batch(r.batch);
-      if (it->second.dims() != dims)
-        throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(dims),
-                              "dims " + dims_to_string(it->second.dims()));
-      it->second.require_finite(at, "output gradient");
-      std::memcpy(grad[v], it->second.data(), sizeof(float) * size_of(v));
-    }
+    if (it == output_gradients.end()) continue;
+    const auto dims = plan.values[v].shape.with_batch(r.batch);
+    if (it->second.dims() != dims)
+      throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(dims),
+                            "dims " + dims_to_string(it->second.dims()));
+    it->second.require_finite(at, "output gradient");
+    std::memcpy(grad[v], it->second.data(), sizeof(float) * size_of(v));
     written[v] = true;
   }
   auto& array_gradients = r.gradients.arrays;  // layers add into them: each backward starts at 0
@@ -239,6 +239,7 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
 
   for (size_t s = plan.steps.size(); s-- > 0;) {
     const PlanStep& step = plan.steps[s];
+    if (std::none_of(step.outputs.begin(), step.outputs.end(), [&](int v) { return written[v]; })) continue;
     for (int v : step.outputs)
       if (!written[v]) std::fill(grad[v], grad[v] + size_of(v), 0.0f), written[v] = true;
     BackwardArgs b;

@@ -37,7 +37,8 @@ struct ArrayRef {
 
 class Executor {
  public:
-  explicit Executor(const Net& net);
+  explicit Executor(const Net& net);  // keeps a pointer: `net` must outlive the executor
+  explicit Executor(Net&&) = delete;   // so a temporary net is refused at compile time
   ~Executor();
   Executor(Executor&&) noexcept;
   Executor& operator=(Executor&&) noexcept;
@@ -46,7 +47,8 @@ class Executor {
   std::map<std::string, Array> forward(const std::map<std::string, Array>& inputs, Mode mode = Mode::Test,
                                        bool for_backward = false, uint64_t seed = 0);
   // After forward(..., for_backward = true): gradients for the given dL/d(output) per output
-  // port (ports not given count as zero). Array gradients are fresh sums for this batch. The
+  // port (ports not given count as zero, and layers whose outputs lead only to such ports are
+  // skipped). Array gradients are fresh sums for this batch. The
   // result is the executor's own storage, reused by the next backward (training allocates
   // nothing per batch): copy it to keep it.
   const NetGradients& backward(const std::map<std::string, Array>& output_gradients);

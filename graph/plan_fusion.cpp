@@ -1,9 +1,11 @@
 // Plan rewrites that keep a net's meaning and improve its numbers.
 //
-// Softmax -> CrossEntropyLoss: when a Softmax over the last dimension feeds nothing but a
-// CrossEntropyLoss on probabilities, the pair is evaluated as one CrossEntropyLoss on logits:
-// log p is then a stable log-softmax (exact for logits of 1e4) and the gradient is p - t, where
-// the pair's own chain rule would divide by probabilities that may have underflowed to 0.
+// Softmax -> CrossEntropyLoss: when a Softmax over the last dimension feeds a CrossEntropyLoss
+// on probabilities, the loss is evaluated on the logits instead: log p is then a stable
+// log-softmax (exact for logits of 1e4) and the gradient is p - t, where the pair's own chain
+// rule would divide by probabilities that may have underflowed to 0. The Softmax itself goes
+// unless its probabilities are also an output or read by another layer; then it still runs for
+// them (and with no gradient arriving for them, the executor skips its backward).
 // The graph knows these layers by type name and options only (DESIGN.md principle 4).
 #include "graph/plan_fusion.h"
 
@@ -65,14 +67,18 @@ void fuse_softmax_cross_entropy(Plan& plan) {
     if (producer < 0 || !is_last_level_softmax(plan.steps[producer])) continue;
     const bool only_reader = plan.values[probs].consumers.size() == 1;
     const bool exported = std::find(plan.output_values.begin(), plan.output_values.end(), probs) != plan.output_values.end();
-    if (!only_reader || exported) continue;
     nlohmann::json options = loss.layer->options();
     options["InputForm"] = "Logits";
     const int logits = plan.steps[producer].inputs[0];
-    const int loss_id = plan.values[probs].consumers[0];
+    const int loss_id = static_cast<int>(&loss - plan.steps.data());
     loss.layer = make_layer("CrossEntropyLoss", options);
     loss.inputs[0] = logits;
     plan.values[logits].consumers.push_back(loss_id);
+    auto& probability_readers = plan.values[probs].consumers;
+    probability_readers.erase(std::find(probability_readers.begin(), probability_readers.end(), loss_id));
+    // Probabilities wanted elsewhere (an output port, another layer): the Softmax still runs for
+    // them; the loss reads the logits all the same. Otherwise the Softmax goes.
+    if (!only_reader || exported) continue;
     auto& readers = plan.values[logits].consumers;
     readers.erase(std::find(readers.begin(), readers.end(), producer));
     dead_step[producer] = true;

@@ -5,8 +5,8 @@
 
 namespace netkit {
 
-// Softmax (last level) feeding only a CrossEntropyLoss on probabilities -> one
-// CrossEntropyLoss on logits.
+// Softmax (last level) feeding a CrossEntropyLoss on probabilities -> the loss on logits; the
+// Softmax stays only where its probabilities are read elsewhere or exported.
 void fuse_softmax_cross_entropy(Plan& plan);
 
 }  // namespace netkit

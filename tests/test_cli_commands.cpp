@@ -55,6 +55,8 @@ TEST_CASE("CLI: train, eval, info and graph on the committed sample", "[cli]") {
   const double accuracy = summary.at("test_accuracy");
   CHECK(accuracy > 0.3);  // 10 classes: chance is 0.1; 256 examples seen
   CHECK_THAT(read_text(csv.path), StartsWith("round,train_loss,train_accuracy,validation_loss,validation_accuracy\n1,"));
+  CHECK_THAT(train.out, Contains(", train accuracy 0."));  // measured by default, a fraction
+  CHECK_THAT(read_text(csv.path), !Contains(",,") && !Contains(",\n"));  // no empty cell: every column has a value
   CHECK_THAT(read_text(svg.path), Contains("<polyline class=\"train loss\""));
 
   // The saved model evaluates to the accuracy training reported.

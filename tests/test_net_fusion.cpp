@@ -61,15 +61,29 @@ TEST_CASE("Fusion: logits of 1e4 give finite, exact losses and gradients", "[net
   CHECK(dx[5] == Approx(-0.5));
 }
 
-TEST_CASE("Fusion: not applied when the probabilities are read elsewhere", "[net][fusion]") {
-  // The probabilities are also a net output: the Softmax must run.
+TEST_CASE("Fusion: exported probabilities keep the Softmax; the loss still reads the logits", "[net][fusion]") {
+  // The probabilities are also a net output: the Softmax must run for them, while the loss and
+  // its gradient are those of the fused pair, bit for bit (no gradient arrives for the
+  // probabilities, so the Softmax's backward is skipped).
   const Net net = NetGraph({{"softmax", LayerNet::create("Softmax")}, {"loss", LayerNet::create("CrossEntropyLoss")}},
                            {{NetPort("Input"), "softmax"}, {"softmax", NetPort("loss", "Input")}, {"softmax", NetPort("Probabilities")}},
                            {{"Input", 3}});
+  const Array logits{{1e4, -1e4, 0.0}, {1.0, 2.0, 3.0}};
+  const Array target{1.0, 0.0};
   Executor executor(net);
-  const auto out = executor.forward({{"Input", Array{{1.0, 2.0, 3.0}}}, {"Target", Array{0.0}}});
-  CHECK(executor.plan().steps.size() == 2);
+  const auto out = executor.forward({{"Input", logits}, {"Target", target}}, Mode::Test, true);
+  REQUIRE(executor.plan().steps.size() == 2);
+  CHECK(executor.plan().steps[1].layer->options().at("InputForm") == "Logits");
   float sum = 0;
-  for (int i = 0; i < 3; ++i) sum += out.at("Probabilities")[i];
+  for (int i = 3; i < 6; ++i) sum += out.at("Probabilities")[i];
   CHECK(sum == Approx(1.0f));
+  CHECK(out.at("Loss")[0] == Approx(2e4));  // exact on logits; the probability form would give inf
+  const NetGradients g = executor.backward({{"Loss", Array{1.0, 1.0}}});
+
+  const Net plain = classifier();
+  Executor fused(plain);
+  const auto fused_out = fused.forward({{"Input", logits}, {"Target", target}}, Mode::Test, true);
+  const NetGradients fused_g = fused.backward({{"Loss", Array{1.0, 1.0}}});
+  CHECK(out.at("Loss").values() == fused_out.at("Loss").values());
+  CHECK(g.inputs.at("Input").values() == fused_g.inputs.at("Input").values());
 }

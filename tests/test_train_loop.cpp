@@ -65,6 +65,21 @@ TEST_CASE("NetTrain: the same seed gives bit-identical arrays, another seed does
   CHECK_FALSE(a.net.array({"lin", "Weights"}).bit_equal(c.net.array({"lin", "Weights"})));
 }
 
+TEST_CASE("NetTrain: measuring training accuracy changes no bit of training", "[train][train_loop]") {
+  const TrainingData data = block_images(48, 3);
+  TrainOptions o = cnn_options();
+  o.rounds = 2;
+  o.measure_training_accuracy = true;
+  const TrainResults measured = net_train(small_cnn(), data, o);
+  o.measure_training_accuracy = false;
+  const TrainResults plain = net_train(small_cnn(), data, o);
+  check_same_arrays(measured.net, plain.net);
+  CHECK(measured.batch_losses == plain.batch_losses);
+  REQUIRE(measured.rounds.back().training_accuracy);
+  CHECK(*measured.rounds.back().training_accuracy >= 0.0);
+  CHECK_FALSE(plain.rounds.back().training_accuracy);
+}
+
 TEST_CASE("NetTrain: 1 and 2 threads give bit-identical arrays", "[train][train_loop]") {
   const TrainingData data = block_images(48, 3);
   TrainOptions o = cnn_options();

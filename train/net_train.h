@@ -56,8 +56,10 @@ struct TrainOptions {
   std::shared_ptr<const Dataset> validation_data;
   double validation_fraction = 0;
   bool keep_best_net = false;        // TrainResults::best_net by validation loss
-  bool measure_training_accuracy = false;  // classification: accuracy over each round's batches
-                                           // (runs the graph that also outputs the classes)
+  // Classification: accuracy over each round's batches. Training then runs the graph that also
+  // outputs the class probabilities; the loss still reads the logits and the probabilities get no
+  // backward pass, so the trained arrays are the same bits either way.
+  bool measure_training_accuracy = true;
   // After every batch and every round; return false to stop training.
   std::function<bool(const Progress&)> progress;
   CheckpointOptions checkpoints;

@@ -82,9 +82,10 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
     if (terminal) err << "\n";
     const RoundRecord& r = *p.round_record;
     char line[200];
-    std::snprintf(line, sizeof line, "round %lld/%lld: train loss %.4f, test loss %.4f, test accuracy %.4f, %.1f s\n",
-                  (long long)r.round, (long long)o.rounds, r.training_loss, r.validation_loss.value_or(-1),
-                  r.validation_accuracy.value_or(-1), r.seconds);
+    std::snprintf(line, sizeof line,
+                  "round %lld/%lld: train loss %.4f, train accuracy %.4f, test loss %.4f, test accuracy %.4f, %.1f s\n",
+                  (long long)r.round, (long long)o.rounds, r.training_loss, r.training_accuracy.value_or(-1),
+                  r.validation_loss.value_or(-1), r.validation_accuracy.value_or(-1), r.seconds);
     out << line << std::flush;
     return true;
   };
