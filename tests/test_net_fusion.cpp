@@ -61,7 +61,7 @@ TEST_CASE("Fusion: logits of 1e4 give finite, exact losses and gradients", "[net
   CHECK(dx[5] == Approx(-0.5));
 }
 
-TEST_CASE("Fusion: exported probabilities keep the Softmax; the loss still reads the logits", "[net][fusion]") {
+TEST_CASE("Fusion: exported probabilities keep the Softmax, and the loss still reads the logits", "[net][fusion]") {
   // The probabilities are also a net output: the Softmax must run for them, while the loss and
   // its gradient are those of the fused pair, bit for bit (no gradient arrives for the
   // probabilities, so the Softmax's backward is skipped).

@@ -27,7 +27,10 @@ constexpr int64_t kMaxChunks = 8;
 // kTileFloats of unfolded input (equal numbers of rows a tile), or parts of rows when one row is
 // too long. The direct path takes all columns at once. Everything depends on the geometry alone.
 // (Tiles of several whole examples, for wider sgemm matrices, measured slower here: the copy out
-// of the product costs more than the wider matrices save, down to 4x4 outputs.)
+// of the product costs more than the wider matrices save, down to 4x4 outputs; re-measured for
+// 16->32 channels on 14x14: OpenBLAS 0.3.21 then leaves its small-matrix kernel for the blocked
+// one, 1.3 to 1.6 times slower. The same holds for several examples a product in the backward
+// pass, 7 to 13% slower; see docs/convolution.md.)
 struct Tiling {
   int64_t area = 0, columns = 0, count = 1;
   bool direct = false;  // 1x1 stride 1 unpadded: col is X itself
@@ -76,7 +79,10 @@ double channel_sum(const float* v, int64_t n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// Y for the items (example, group, tile): the tile starts as b (or 0) in Y and gets Wt_g col added.
+// Y for the items (example, group, tile): Y_g = Wt_g col (sgemm with beta = 0), then b added row
+// by row. (Starting the tile as b and letting sgemm add Wt_g col with beta = 1 was 3 to 8% slower
+// for 1->16 and 16->32 channels, 2 threads, the same for 64->64; see docs/convolution.md.) The
+// direct path keeps the latter: there it was 1 to 2% faster.
 void forward_items(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
   const Tiling tiling(d);
   const int64_t groups = d.groups, go = d.group_out(), patch = d.patch(), area = d.out_area();
@@ -92,9 +98,20 @@ void forward_items(const float* x, const float* w, const float* b, const ConvDim
       ldb = t;
     }
     float* yg = y + (n * d.out_channels + g * go) * area + c0;
-    for (int64_t o = 0; o < go; ++o) std::fill(yg + o * area, yg + o * area + t, b ? b[g * go + o] : 0.0f);
-    // Y_g[go, t] += Wt_g[go, patch] col[patch, t]
-    blas::sgemm(false, false, go, t, patch, 1.0f, w + g * go * patch, patch, cols, ldb, 1.0f, yg, area);
+    const float* wg = w + g * go * patch;
+    if (tiling.direct) {
+      for (int64_t o = 0; o < go; ++o) std::fill(yg + o * area, yg + o * area + t, b ? b[g * go + o] : 0.0f);
+      // Y_g[go, t] += Wt_g[go, patch] X_g[patch, t]
+      blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 1.0f, yg, area);
+      return;
+    }
+    // Y_g[go, t] = Wt_g[go, patch] col[patch, t], then b added
+    blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 0.0f, yg, area);
+    for (int64_t o = 0; o < (b ? go : 0); ++o) {
+      const float bias = b[g * go + o];
+      float* row = yg + o * area;
+      for (int64_t j = 0; j < t; ++j) row[j] += bias;
+    }
   });
 }
 

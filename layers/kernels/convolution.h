@@ -47,9 +47,9 @@ struct ConvDims {
   }
 };
 
-// Y = conv(X, Wt) + b. A tile inside one example starts as b and gets Wt col added by sgemm
-// (beta = 1); a tile of whole examples gets Wt col, then b is added on the copy into Y. Either
-// way zero Weights give exactly b. b may be null (no biases).
+// Y = conv(X, Wt) + b. A tile gets Wt col from sgemm (beta = 0), then b is added; on the direct
+// path Y starts as b and sgemm adds Wt X (beta = 1). Either way zero Weights give exactly b. b may
+// be null (no biases).
 void conv_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y);
 
 // Backward of Y = conv(X, Wt) + b. Per example n and group g, Y_n = Wt_g col_n + b with
