@@ -31,21 +31,23 @@ build() {
   cmake --build "$dir" -j"$(nproc)" "$@"
 }
 
+# train_model NAME [netkit train options]: data/models/NAME.json on Fashion-MNIST, saved as
+# BUILD_DIR/NAME_trained.json.
+train_model() {
+  local name=$1 dir=${NETKIT_BUILD_DIR:-build}
+  shift
+  packages+=(dataset-fashion-mnist)
+  install_missing
+  build --target netkit_tool
+  "$dir/tools/netkit" train "data/models/$name.json" "$@" --out "$dir/${name}_trained.json"
+}
+
 case "${1:-}" in
   main)
-    packages+=(dataset-fashion-mnist)
-    install_missing
-    build --target netkit_tool
-    dir=${NETKIT_BUILD_DIR:-build}
-    "$dir/tools/netkit" train data/models/fashion_cnn.json --epochs "${EPOCHS:-2}" --out "$dir/fashion_cnn_trained.json"
+    train_model fashion_cnn --epochs "${EPOCHS:-2}"
     ;;
   large)
-    packages+=(dataset-fashion-mnist)
-    install_missing
-    build --target netkit_tool
-    dir=${NETKIT_BUILD_DIR:-build}
-    "$dir/tools/netkit" train data/models/fashion_cnn_large.json --epochs "${EPOCHS:-18}" --lr 0.05 --momentum 0.9 \
-      --l2 0.0005 --schedule cosine --seed 1 --out "$dir/fashion_cnn_large_trained.json"
+    train_model fashion_cnn_large --epochs "${EPOCHS:-18}" --lr 0.05 --momentum 0.9 --l2 0.0005 --schedule cosine --seed 1
     ;;
   test)
     install_missing

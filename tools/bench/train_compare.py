@@ -43,13 +43,16 @@ class Runner:
                 self.finish()
                 sys.exit("train_compare: %s ended early" % self.cmd[0])
             if text.strip():
-                print(text.rstrip(), flush=True)
-                line = json.loads(text)
-                if line.get("final"):
-                    self.final = line
-                elif "epoch" in line:
-                    self.epochs.append(line)
-                return line
+                return self.take(text)
+
+    def take(self, text):  # echo one JSON line and keep it as an epoch or the final line
+        print(text.rstrip(), flush=True)
+        line = json.loads(text)
+        if line.get("final"):
+            self.final = line
+        elif "epoch" in line:
+            self.epochs.append(line)
+        return line
 
     def go(self):  # --lockstep: run one epoch and read its line
         self.proc.stdin.write("go\n")
@@ -60,12 +63,7 @@ class Runner:
         self.proc.stdin.close()
         for text in self.proc.stdout:
             if text.strip():
-                print(text.rstrip(), flush=True)
-                line = json.loads(text)
-                if line.get("final"):
-                    self.final = line
-                elif "epoch" in line:
-                    self.epochs.append(line)
+                self.take(text)
         if self.proc.wait() != 0:
             sys.exit("train_compare: %s failed with exit status %d" % (self.cmd[0], self.proc.returncode))
 

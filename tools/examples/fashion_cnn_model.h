@@ -6,18 +6,21 @@
 
 namespace netkit::examples {
 
+// 3x3 convolution that keeps the map size, and 2x2 max pooling that halves it.
+inline Net conv3x3(int channels) {
+  return ConvolutionLayer({{"OutputChannels", channels}, {"KernelSize", 3}, {"PaddingSize", 1}});
+}
+inline Net max_pool2() { return PoolingLayer({{"KernelSize", 2}, {"Stride", 2}}); }
+
 inline Net fashion_cnn() {
-  auto conv = [](int channels) {
-    return ConvolutionLayer({{"OutputChannels", channels}, {"KernelSize", 3}, {"PaddingSize", 1}});
-  };
-  return NetChain({{"conv1", conv(16)},
+  return NetChain({{"conv1", conv3x3(16)},
                    {"bn1", BatchNormalizationLayer()},
                    {"relu1", RampLayer()},
-                   {"pool1", PoolingLayer({{"KernelSize", 2}, {"Stride", 2}})},
-                   {"conv2", conv(32)},
+                   {"pool1", max_pool2()},
+                   {"conv2", conv3x3(32)},
                    {"bn2", BatchNormalizationLayer()},
                    {"relu2", RampLayer()},
-                   {"pool2", PoolingLayer({{"KernelSize", 2}, {"Stride", 2}})},
+                   {"pool2", max_pool2()},
                    {"fc", LinearLayer({{"OutputSize", 10}})},
                    {"softmax", SoftmaxLayer()}},
                   {{"Input", {1, 28, 28}}});
@@ -28,21 +31,17 @@ inline Net fashion_cnn() {
 // 2-core machine: the second and third convolutions run on 14x14 maps, where a 32 -> 32
 // convolution on 28x28 would have cost about as much as the whole net (docs/models.md).
 inline Net fashion_cnn_large() {
-  auto conv = [](int channels) {
-    return ConvolutionLayer({{"OutputChannels", channels}, {"KernelSize", 3}, {"PaddingSize", 1}});
-  };
-  auto pool = [] { return PoolingLayer({{"KernelSize", 2}, {"Stride", 2}}); };
-  return NetChain({{"conv1", conv(32)},
+  return NetChain({{"conv1", conv3x3(32)},
                    {"bn1", BatchNormalizationLayer()},
                    {"relu1", RampLayer()},
-                   {"pool1", pool()},
-                   {"conv2", conv(64)},
+                   {"pool1", max_pool2()},
+                   {"conv2", conv3x3(64)},
                    {"bn2", BatchNormalizationLayer()},
                    {"relu2", RampLayer()},
-                   {"conv3", conv(64)},
+                   {"conv3", conv3x3(64)},
                    {"bn3", BatchNormalizationLayer()},
                    {"relu3", RampLayer()},
-                   {"pool2", pool()},
+                   {"pool2", max_pool2()},
                    {"drop1", DropoutLayer({{"DropoutProbability", 0.25}})},
                    {"fc1", LinearLayer({{"OutputSize", 256}})},
                    {"bn4", BatchNormalizationLayer()},
