@@ -77,7 +77,7 @@ nlohmann::json checkpoint_to_json(const Checkpoint& c) {
           {"results",
            {{"batch_losses", c.batch_losses}, {"rounds", rounds}, {"best_round", c.best_round},
             {"best", c.best ? state_to_json(*c.best) : nlohmann::json()}, {"examples", c.examples}, {"seconds", c.seconds},
-            {"round_accuracy", {{"correct", c.round_correct}, {"positions", c.round_positions}}}}},
+            {"round_accuracy", {{"correct", c.round_accuracy.correct}, {"positions", c.round_accuracy.positions}}}}},
           {"net", c.net}};
 }
 
@@ -110,8 +110,8 @@ Checkpoint checkpoint_from_json(const nlohmann::json& j, const std::string& wher
     c.examples = r.at("examples").get<int64_t>();
     c.seconds = r.at("seconds").get<double>();
     if (r.contains("round_accuracy")) {  // absent in checkpoints written before it was kept
-      c.round_correct = r["round_accuracy"].at("correct").get<int64_t>();
-      c.round_positions = r["round_accuracy"].at("positions").get<int64_t>();
+      c.round_accuracy.correct = r["round_accuracy"].at("correct").get<int64_t>();
+      c.round_accuracy.positions = r["round_accuracy"].at("positions").get<int64_t>();
     }
     c.net = j.value("net", nlohmann::json());
   } catch (const nlohmann::json::exception& e) {

@@ -59,7 +59,7 @@ struct Checkpoint {
   int64_t examples = 0;
   // Training accuracy counts of the round in progress (measure_training_accuracy), so a round
   // resumed in its middle reports the accuracy over all its batches.
-  int64_t round_correct = 0, round_positions = 0;
+  Accuracy round_accuracy;
   double seconds = 0;  // training time before this checkpoint
   nlohmann::json net;  // the model document of the net so far, or null
 };

@@ -40,14 +40,6 @@ double total_loss(const Array& loss) {
   return sum;
 }
 
-struct Accuracy {
-  int64_t correct = 0, positions = 0;
-  std::optional<double> value() const {
-    if (positions == 0) return std::nullopt;
-    return static_cast<double>(correct) / static_cast<double>(positions);
-  }
-};
-
 // Positions whose largest class score (the first, on ties) is the target index.
 void count_correct(const Array& output, const Array& target, int64_t classes, Accuracy& acc) {
   const int64_t n = output.size() / classes;
@@ -192,12 +184,10 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
     shuffler.set_state(run.shuffle_state);
     prior_seconds = run.seconds;
   }
-  Accuracy train_accuracy{run.round_correct, run.round_positions};  // the round so far (a resumed one too)
   auto save_checkpoint = [&] {
     run.state = snapshot_state(executor, train_net);
     run.momentum = sgd.momentum_buffers();
     run.optimizer_steps = sgd.steps_taken();
-    run.round_correct = train_accuracy.correct, run.round_positions = train_accuracy.positions;
     run.seconds = prior_seconds + seconds_since(start);
     if (o.checkpoints.include_net) {
       Net current = trained;
@@ -233,7 +223,7 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
                             "Training stopped before this step's update, after " + std::to_string(run.step) +
                                 " completed steps; no checkpoint was written for this step. Lower the learning rate "
                                 "or check the data");
-      if (train_with_output) count_correct(out.at("Output"), batch.at("Target"), g.classes, train_accuracy);
+      if (train_with_output) count_correct(out.at("Output"), batch.at("Target"), g.classes, run.round_accuracy);
       with_location(where, [&] { executor.backward({{"Loss", Array::filled(loss_out.dims(), 1.0f / static_cast<float>(b))}}); });
       const double lr = o.schedule.rate(run.step, o.sgd.learning_rate, total);
       const std::vector<ArrayRef> refs = executor.array_refs(train_net);
@@ -263,8 +253,8 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
     for (size_t i = run.batch_losses.size() - static_cast<size_t>(per_round); i < run.batch_losses.size(); ++i)
       sum += run.batch_losses[i];
     record.training_loss = sum / static_cast<double>(per_round);
-    record.training_accuracy = train_accuracy.value();
-    train_accuracy = {};
+    record.training_accuracy = run.round_accuracy.value();
+    run.round_accuracy = {};
     if (validation) {
       if (&eval_net != &train_net) {
         Executor sync(train_net);

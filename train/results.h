@@ -14,6 +14,15 @@
 
 namespace netkit {
 
+// Classification accuracy counts: positions whose largest class score is the target.
+struct Accuracy {
+  int64_t correct = 0, positions = 0;
+  std::optional<double> value() const {
+    if (positions == 0) return std::nullopt;
+    return static_cast<double>(correct) / static_cast<double>(positions);
+  }
+};
+
 struct RoundRecord {
   int64_t round = 0;         // 1-based
   int64_t steps = 0;         // optimisation steps done by the end of the round
