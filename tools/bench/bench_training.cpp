@@ -73,7 +73,7 @@ void wait_for_go(bool lockstep) {
 int usage(const std::string& problem) {
   std::fprintf(stderr,
                "bench_training: %s\nusage: bench_training --init-out PATH [--model FILE] [--epochs N] [--seed S] "
-               "[--threads T] [--data DIR] [--lockstep]\n",
+               "[--threads T] [--data DIR] [--lockstep] [--schedule constant|cosine]\n",
                problem.c_str());
   return 2;
 }
@@ -96,7 +96,10 @@ int main(int argc, char** argv) try {
     else if (arg == "--epochs") a.epochs = std::atoi(value.c_str());
     else if (arg == "--threads") a.threads = std::atoi(value.c_str());
     else if (arg == "--seed") a.seed = std::strtoull(value.c_str(), nullptr, 10);
-    else if (arg == "--schedule" && (value == "constant" || value == "cosine")) a.cosine = value == "cosine";
+    else if (arg == "--schedule") {
+      if (value != "constant" && value != "cosine") return usage("--schedule takes constant or cosine, got \"" + value + "\"");
+      a.cosine = value == "cosine";
+    }
     else return usage("unknown option \"" + arg + "\"");
   }
   if (a.init_out.empty()) return usage("--init-out PATH is required");
