@@ -3,10 +3,12 @@
 // earlier layers already using their own population statistics (Test mode, layer by layer).
 #include <catch2/catch.hpp>
 
+#include "core/error.h"
 #include "graph/net.h"
 #include "tests/support/golden.h"
 #include "tests/test_train_support.h"
 #include "train/net_train.h"
+#include "train/population_statistics.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -89,4 +91,17 @@ TEST_CASE("Population statistics of convolution feature maps, and a frozen layer
   CHECK(frozen.population_layers == 0);
   CHECK(frozen.net.array({"bn", "MovingMean"}).bit_equal(initial.array({"bn", "MovingMean"})));
   CHECK(frozen.net.array({"bn", "MovingVariance"}).bit_equal(initial.array({"bn", "MovingVariance"})));
+}
+
+TEST_CASE("Population statistics: data without the net's input port is refused by name", "[train][train_population]") {
+  Net net = NetChain({{"lin", LinearLayer({{"OutputSize", 2}})},
+                      {"bn", BatchNormalizationLayer({{"Statistics", "Population"}})}},
+                     {{"Input", 3}});
+  net.initialize(1);
+  const TrainingData other(std::map<std::string, Array>{{"Image", Array::zeros({4, 3})}});
+  CHECK_THROWS_AS(set_population_statistics(net, other, 2), TrainingError);
+  CHECK_THROWS_WITH(set_population_statistics(net, other, 2),
+                    Catch::Matchers::Equals("NetTrain, population statistics of node \"bn\" (BatchNormalization), training "
+                                            "data: no data for port \"Input\"; expected data for every input port of the "
+                                            "net, got none for \"Input\""));
 }

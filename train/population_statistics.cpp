@@ -14,7 +14,7 @@ std::map<std::string, Shape> port_shapes(const Net& net, const Dataset& data) {
   for (const std::string& port : net.input_ports()) {
     const auto it = all.find(port);
     if (it == all.end())
-      throw TrainingError("NetTrain, data", "no data for port " + in_quotes(port), "data for every input port of the net",
+      throw TrainingError("training data", "no data for port " + in_quotes(port), "data for every input port of the net",
                           "none for " + in_quotes(port));
     shapes[port] = it->second;
   }
