@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libopenblas-dev nlohmann-json3-dev catch2 zlib1g-dev)
+# More packages to install the same way (CI adds the fuzzer's clang), separated by spaces.
+read -r -a extra_packages <<< "${NETKIT_EXTRA_PACKAGES:-}"
+packages+=("${extra_packages[@]}")
 
 install_missing() {
   local missing=()
