@@ -292,6 +292,8 @@ TEST_CASE("Dataset errors: a FunctionDataset that cannot be built", "[train][dat
                     Contains("FunctionDataset port \"Target\": example shape not fully known; expected known "
                              "dimensions, such as [1, 28, 28], or [] for a scalar, got [...]. A scalar example (a "
                              "class index) is scalar_example(); Shape() or {} is a shape of unknown rank"));
+  CHECK_THROWS_WITH(FunctionDataset(3, TargetKind::None, {}, none),
+                    Contains("FunctionDataset: no ports; expected at least one port with its example shape, got none"));
   CHECK_THROWS_WITH(FunctionDataset(3, TargetKind::ClassIndex, {{"Input", {2}}}, none),
                     Contains("FunctionDataset: targets declared but no port \"Target\"; expected a port \"Target\", got "
                              "ports \"Input\""));
@@ -362,4 +364,11 @@ TEST_CASE("IdxDataset errors name the file and the problem", "[train][dataset]")
   write_idx(images, {3, 4}, pixels);
   CHECK_THROWS_WITH(IdxDataset(images, labels), Contains(images + ": wrong IDX dimensions; expected [?, ?, ?], got [3, 4]"));
   CHECK_THROWS_WITH(IdxDataset(dir.path + "/none", labels), Contains(dir.path + "/none: cannot be opened"));
+  CHECK_THROWS_WITH(IdxDataset(images, labels, 0), Contains("IdxDataset: class count out of range; expected 1 to 256, got 0"));
+  // A file cut short after it was opened: the batch that reaches past the end says so.
+  write_idx(images, {3, 2, 2}, pixels);
+  const IdxDataset opened(images, labels);
+  std::filesystem::resize_file(images, std::filesystem::file_size(images) - 2);
+  CHECK(opened.batch({0, 1}).at("Input").size() == 8);
+  CHECK_THROWS_WITH(opened.batch({2}), Contains(images + ": truncated since it was opened: image 2 ends early"));
 }
