@@ -1,4 +1,5 @@
-// Batch-norm kernels: results must not depend on the thread count (bit for bit), must agree
+// Batch-norm kernels: results must not depend on the thread count or the instruction set the
+// loops were compiled for (bit for bit), must agree
 // with the double-precision reference (kernels::reference) to float rounding, including inputs
 // whose mean is large against their spread, and must honour the `accumulate` flag.
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 #include "core/random.h"
 #include "graph/layer_net.h"
 #include "layers/kernels/batch_norm.h"
+#include "layers/kernels/batch_norm_loops.h"
 #include "layers/kernels/batch_norm_reference.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
@@ -297,6 +299,47 @@ TEST_CASE("BN threads: kernel results including the double variance are bit-iden
   }
 }
 
+TEST_CASE("BN threads: every instruction set gives the same bits", "[bn]") {
+  // The loops are compiled for baseline x86-64, AVX2 and AVX-512 with the CPU's best one chosen
+  // at start; the others run here. Vector widths differ (4 or 8 doubles), so vector loops and
+  // their scalar tails split each row differently: the bits agree only if every lane and
+  // column keeps its order of operations. Cancelling pairs in g make the order visible.
+  using kernels::batch_norm_loops::InstructionSet;
+  const InstructionSet before = kernels::batch_norm_loops::instruction_set();
+  struct Restore {
+    InstructionSet set;
+    ~Restore() { kernels::batch_norm_loops::use_instruction_set(set); }
+  } restore{before};
+  std::vector<BnLayout> layouts = layout_grid();
+  for (BnLayout l : {BnLayout{8, 16, 784}, BnLayout{256, 1024, 1}, BnLayout{64, 32, 196}, BnLayout{1000, 4, 1}})
+    layouts.push_back(l);
+  int compared = 0;
+  uint64_t seed = 100;
+  for (const BnLayout& l : layouts) {
+    KernelCase k = kernel_case(l, ++seed);
+    plant_cancelling_pairs(k.g.data(), k.g.size(), l.channels, [&](size_t i) { return k.channel(i); });
+    for (bool train : {false, true}) {
+      REQUIRE(kernels::batch_norm_loops::use_instruction_set(InstructionSet::baseline));
+      const KernelResult base = run_kernels(k, train);
+      for (InstructionSet set : {InstructionSet::avx2, InstructionSet::avx512}) {
+        if (!kernels::batch_norm_loops::use_instruction_set(set)) continue;
+        INFO(describe(l) << ", " << (train ? "Train" : "Test") << " mode, " << kernels::batch_norm_loops::name(set)
+                         << " against baseline");
+        const KernelResult r = run_kernels(k, train);
+        ++compared;
+        NETKIT_CHECK_REPORT(bit_difference_report("y", r.y, base.y));
+        NETKIT_CHECK_REPORT(bit_difference_report("dx", r.dx, base.dx));
+        NETKIT_CHECK_REPORT(bit_difference_report("dgamma", r.dgamma, base.dgamma));
+        NETKIT_CHECK_REPORT(bit_difference_report("dbeta", r.dbeta, base.dbeta));
+        NETKIT_CHECK_REPORT(bit_difference_report("mean", r.mean, base.mean));
+        NETKIT_CHECK_REPORT(bit_difference_report("inv_std", r.inv_std, base.inv_std));
+        NETKIT_CHECK_REPORT(bit_difference_report("var", r.var, base.var));
+      }
+    }
+  }
+  if (compared == 0) WARN("this build or CPU has only the baseline loops: nothing to compare");
+}
+
 TEST_CASE("BN threads: the thread count is restored", "[bn]") {
   const int before = num_threads();
   { ThreadCount t(before == 1 ? 2 : 1); }
@@ -319,7 +362,7 @@ TEST_CASE("BN threads: a large common offset keeps the variance accurate", "[bn]
   // digits in double (relative error 1e-5 to 1e-4); two passes or Chan's rule lose none.
   // Epsilon 1e-5 keeps the variance dominant.
   const BnLayout l = GENERATE(BnLayout{64, 3, 1}, BnLayout{1000, 4, 1}, BnLayout{8, 3, 17}, BnLayout{4, 2, 64},
-                              BnLayout{3000, 3, 3}, BnLayout{5000, 3, 1});
+                              BnLayout{3000, 3, 3}, BnLayout{5000, 3, 1}, BnLayout{256, 128, 1}, BnLayout{1025, 128, 1});
   INFO(describe(l));
   const KernelCase k = kernel_case(l, 5, 1000.0, 0.01, 1e-5);
   check_against_reference(k, true);

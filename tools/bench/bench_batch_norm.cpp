@@ -1,5 +1,5 @@
 // Batch-normalization benchmark: one JSON object a line, comparable with bn_bench_torch.py.
-//   build/tools/bench_batch_norm [--threads N] [--repeat-seconds S]
+//   build/tools/bench_batch_norm [--threads N] [--repeat-seconds S] [--instruction-set baseline|avx2|avx512]
 // Each line: op, shape, threads, median ms, gbps (compulsory bytes / time) and bound_ms, the
 // time the op's compulsory memory traffic takes at this machine's measured copy rate.
 // Compulsory traffic: forward reads x and writes y (2 x 4 bytes an element); forward+backward
@@ -18,6 +18,7 @@
 #include "core/parallel.h"
 #include "core/random.h"
 #include "layers/batch_norm.h"
+#include "layers/kernels/batch_norm_loops.h"
 
 using namespace netkit;
 
@@ -51,8 +52,27 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (arg == "--repeat-seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
-    else {
-      std::fprintf(stderr, "bench_batch_norm: unknown argument \"%s\"; expected --threads N or --repeat-seconds S\n", argv[i]);
+    else if (arg == "--instruction-set" && i + 1 < argc) {
+      const std::string set = argv[++i];
+      bool known = false;
+      for (auto s : {kernels::batch_norm_loops::InstructionSet::baseline, kernels::batch_norm_loops::InstructionSet::avx2,
+                     kernels::batch_norm_loops::InstructionSet::avx512})
+        if (set == kernels::batch_norm_loops::name(s)) {
+          known = true;
+          if (!kernels::batch_norm_loops::use_instruction_set(s)) {
+            std::fprintf(stderr, "bench_batch_norm: --instruction-set %s: not supported by this build or CPU\n", set.c_str());
+            return 2;
+          }
+        }
+      if (!known) {
+        std::fprintf(stderr, "bench_batch_norm: --instruction-set: expected baseline, avx2 or avx512, got \"%s\"\n", set.c_str());
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr,
+                   "bench_batch_norm: unknown argument \"%s\"; expected --threads N, --repeat-seconds S or "
+                   "--instruction-set NAME\n",
+                   argv[i]);
       return 2;
     }
   }
@@ -62,8 +82,10 @@ int main(int argc, char** argv) {
   }
   set_num_threads(threads);
   const double copy_rate = copy_bytes_per_second();
-  std::printf("{\"impl\": \"netkit\", \"info\": {\"threads\": %d, \"openblas_core\": \"%s\", \"copy_gbps\": %.2f}}\n", threads,
-              blas::core_name().c_str(), copy_rate / 1e9);
+  std::printf("{\"impl\": \"netkit\", \"info\": {\"threads\": %d, \"openblas_core\": \"%s\", \"bn_instruction_set\": \"%s\", "
+              "\"copy_gbps\": %.2f}}\n",
+              threads, blas::core_name().c_str(),
+              kernels::batch_norm_loops::name(kernels::batch_norm_loops::instruction_set()), copy_rate / 1e9);
 
   const std::vector<std::vector<int64_t>> shapes{{64, 16, 28, 28}, {64, 32, 14, 14}, {32, 64, 56, 56}, {256, 1024}};
   const BatchNormalization layer;
