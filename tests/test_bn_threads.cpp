@@ -226,8 +226,9 @@ std::vector<BnLayout> layout_grid() {
                      BnLayout{4097, 70, 1}, BnLayout{4097, 2, 15}})
     grid.push_back(l);  // many rows
   for (BnLayout l : {BnLayout{600, 300, 1}, BnLayout{1024, 128, 1}, BnLayout{1025, 128, 1}, BnLayout{2, 127, 1},
-                     BnLayout{2, 128, 1}})
-    grid.push_back(l);  // column blocks (4 with a short last one; one block) and their boundaries
+                     BnLayout{2, 128, 1}, BnLayout{250, 131, 1}})
+    grid.push_back(l);  // column blocks (4 with a short last one; one block) and their boundaries;
+                        // (250, 131): one wide block, a tail of columns and of rows, a short last chunk
   return grid;
 }
 

@@ -37,6 +37,7 @@ struct Table {
 
 namespace baseline {
 using vf = float __attribute__((vector_size(16)));
+using vw = vf;
 using vd = double __attribute__((vector_size(32)));
 constexpr int kW = 4;
 inline vf loadf(const float* p) {
@@ -54,6 +55,7 @@ NETKIT_BN_TABLE
 #pragma GCC target("avx2")
 namespace avx2 {
 using vf = float __attribute__((vector_size(16)));
+using vw = float __attribute__((vector_size(32)));
 using vd = double __attribute__((vector_size(32)));
 constexpr int kW = 4;
 inline vf loadf(const float* p) { return vf(_mm_loadu_ps(p)); }
@@ -67,6 +69,7 @@ NETKIT_BN_TABLE
 #pragma GCC target("avx512f")
 namespace avx512 {
 using vf = float __attribute__((vector_size(32)));
+using vw = float __attribute__((vector_size(64)));
 using vd = double __attribute__((vector_size(64)));
 constexpr int kW = 8;
 inline vf loadf(const float* p) { return vf(_mm256_loadu_ps(p)); }
