@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "batch_norm")
+from golden_io import check_float32_exact, golden_dir, write_case
+
+OUT_DIR = golden_dir("batch_norm")
 GENERATOR = "tools/reference/bn_golden.py"
 
 TORCH_MOMENTUM = 0.1
@@ -233,14 +234,10 @@ def dumps(d):
     return dump(d, 0) + "\n"
 
 
-def check_float32_exact(d):
-    """Stored inputs must be exactly representable as float32."""
-    lists = [d[k] for k in ("input", "scaling", "biases", "moving_mean",
-                            "moving_variance", "grad_output")]
-    lists += [s["input"] for s in d["steps"]]
-    for lst in lists:
-        a = np.array(lst, dtype=np.float64)
-        assert np.array_equal(a.astype(np.float32).astype(np.float64), a), d["case"]
+def check_inputs_float32_exact(d):
+    check_float32_exact(d, ("input", "scaling", "biases", "moving_mean", "moving_variance", "grad_output"), d["case"])
+    for k, step in enumerate(d["steps"]):
+        check_float32_exact(step, ("input",), f"{d['case']} step {k}")
 
 
 def main():
@@ -248,13 +245,8 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for name, (shape, interleaving, eps) in CASES.items():
         d = make_case(name, shape, interleaving, eps)
-        check_float32_exact(d)
-        text = dumps(d)
-        assert json.loads(text) == d, f"{name}: JSON round trip changed values"
-        path = os.path.join(OUT_DIR, name + ".json")
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+        check_inputs_float32_exact(d)
+        write_case(OUT_DIR, name, d, dumps(d))
 
 
 if __name__ == "__main__":

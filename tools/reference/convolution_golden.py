@@ -13,7 +13,6 @@ ceil(in / s), total padding max((out - 1) s + d (k - 1) + 1 - in, 0), the smalle
 Each case is cross-checked against a plain numpy implementation of the same sums; the script
 raises if anything disagrees. Output is deterministic: re-running gives byte-identical files.
 """
-import json
 import math
 import os
 import warnings
@@ -23,8 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "convolution")
+from golden_io import dumps, golden_dir, write_case
+
+OUT_DIR = golden_dir("convolution")
 GENERATOR = "tools/reference/convolution_golden.py"
 RTOL = ATOL = 1e-12
 
@@ -197,11 +197,6 @@ def make_case(name, shape, opts):
     return d
 
 
-def dumps(d):
-    items = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in d.items()]
-    return "{\n" + ",\n".join(items) + "\n}\n"
-
-
 def main():
     # PyTorch notes that "same" with an even kernel pads a copy of the input; that is intended here.
     warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths")
@@ -209,12 +204,7 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for name, (shape, opts) in CASES.items():
         d = make_case(name, shape, opts)
-        text = dumps(d)
-        assert json.loads(text) == d, f"{name}: JSON round trip changed values"
-        path = os.path.join(OUT_DIR, name + ".json")
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+        write_case(OUT_DIR, name, d, dumps(d))
 
 
 if __name__ == "__main__":

@@ -14,15 +14,15 @@ values: zeros of both signs, tiny and subnormal numbers, the saturation region (
 Every case is cross-checked against an independent numpy implementation; the script raises
 if anything disagrees.
 """
-import json
 import os
 import zlib
 
 import numpy as np
 import torch
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "elementwise")
+from golden_io import check_float32_exact, dumps, golden_dir, write_case
+
+OUT_DIR = golden_dir("elementwise")
 GENERATOR = "tools/reference/elementwise_golden.py"
 
 FLT_MAX = float(np.finfo(np.float32).max)
@@ -128,32 +128,14 @@ def flat(a):
     return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def dumps(d):
-    """JSON with one top-level key per line (readable diffs); lists stay on one line."""
-    items = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in d.items()]
-    return "{\n" + ",\n".join(items) + "\n}\n"
-
-
-def check_float32_exact(d):
-    """Stored inputs must be exactly representable as float32."""
-    for key in ("input", "grad_output"):
-        a = np.array(d[key], dtype=np.float64)
-        assert np.array_equal(a.astype(np.float32).astype(np.float64), a), f"{d['function']}_{d['case']}: {key}"
-
-
 def main():
     torch.manual_seed(0)  # data comes from numpy; fixed anyway in case torch RNG gets used
     os.makedirs(OUT_DIR, exist_ok=True)
     for function in FUNCTIONS:
         for name, shape in CASES.items():
             d = make_case(function, name, shape)
-            check_float32_exact(d)
-            text = dumps(d)
-            assert json.loads(text) == d, f"{function}_{name}: JSON round trip changed values"
-            path = os.path.join(OUT_DIR, f"{function}_{name}.json")
-            with open(path, "w") as f:
-                f.write(text)
-            print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+            check_float32_exact(d, ("input", "grad_output"), f"{function}_{name}")
+            write_case(OUT_DIR, f"{function}_{name}", d, dumps(d))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ flattened row-major, as netkit does. Output is deterministic: re-running produce
 files. Every case is cross-checked against plain numpy matrix products; the script raises if
 anything disagrees.
 """
-import json
 import os
 import zlib
 
@@ -20,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "linear")
+from golden_io import check_float32_exact, dumps, golden_dir, write_case
+
+OUT_DIR = golden_dir("linear")
 GENERATOR = "tools/reference/linear_golden.py"
 
 # name: (batch shape: N then the per-example dims, output size)
@@ -103,32 +103,13 @@ def make_case(name, shape, out):
     return d
 
 
-def dumps(d):
-    """JSON with one key per line (readable diffs); lists stay on one line. json uses repr()
-    for floats, which round-trips exactly."""
-    items = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in d.items()]
-    return "{\n" + ",\n".join(items) + "\n}\n"
-
-
-def check_float32_exact(d):
-    """Stored inputs must be exactly representable as float32."""
-    for key in ("input", "weights", "biases", "grad_output"):
-        a = np.array(d[key], dtype=np.float64)
-        assert np.array_equal(a.astype(np.float32).astype(np.float64), a), f"{d['case']}: {key}"
-
-
 def main():
     torch.manual_seed(0)  # data comes from numpy; fixed anyway in case torch's generator gets used
     os.makedirs(OUT_DIR, exist_ok=True)
     for name, (shape, out) in CASES.items():
         d = make_case(name, shape, out)
-        check_float32_exact(d)
-        text = dumps(d)
-        assert json.loads(text) == d, f"{name}: JSON round trip changed values"
-        path = os.path.join(OUT_DIR, name + ".json")
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+        check_float32_exact(d, ("input", "weights", "biases", "grad_output"), name)
+        write_case(OUT_DIR, name, d, dumps(d))
 
 
 if __name__ == "__main__":

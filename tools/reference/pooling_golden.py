@@ -18,7 +18,6 @@ script also checks that PyTorch (float64 and float32, through return_indices) ro
 gradient to the first maximum, the rule netkit implements. The script raises if anything
 disagrees. Output is deterministic: re-running produces byte-identical files.
 """
-import json
 import os
 import zlib
 
@@ -26,8 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "pooling")
+from golden_io import check_float32_exact, dumps, golden_dir, write_case
+
+OUT_DIR = golden_dir("pooling")
 GENERATOR = "tools/reference/pooling_golden.py"
 
 # name: (batch shape [N, C, L] or [N, C, H, W], netkit options without "Function", data kind)
@@ -179,12 +179,6 @@ def has_tied_windows(x, k, s, p):
     return False
 
 
-def dumps(d):
-    """One key per line (readable diffs); json uses repr() for floats, which round-trips exactly."""
-    items = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in d.items()]
-    return "{\n" + ",\n".join(items) + "\n}\n"
-
-
 def check_padding_rule():
     """PyTorch refuses padding above half the kernel (2 p > k), the rule netkit's options follow."""
     x = torch.zeros(1, 1, 9, 9)
@@ -207,15 +201,8 @@ def main():
             if kind == "ties" and function == "Mean":
                 continue  # ties matter to Max only
             d = make_case(name, function, shape, options, kind)
-            for key in ("input", "grad_output"):
-                a = np.array(d[key], dtype=np.float64)
-                assert np.array_equal(a.astype(np.float32).astype(np.float64), a), f"{d['case']}: {key}"
-            text = dumps(d)
-            assert json.loads(text) == d, f"{d['case']}: JSON round trip changed values"
-            path = os.path.join(OUT_DIR, d["case"] + ".json")
-            with open(path, "w") as f:
-                f.write(text)
-            print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+            check_float32_exact(d, ("input", "grad_output"), d["case"])
+            write_case(OUT_DIR, d["case"], d, dumps(d))
 
 
 if __name__ == "__main__":

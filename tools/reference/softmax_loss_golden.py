@@ -20,7 +20,6 @@ The loss gradient dL/dLoss ("grad_output", one number per example) is random. Ev
 cross-checked against a plain numpy recomputation; the script raises if anything disagrees.
 Output is deterministic: re-running produces byte-identical files.
 """
-import json
 import os
 import zlib
 
@@ -28,8 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "data", "golden", "softmax_loss")
+from golden_io import check_float32_exact, dumps, golden_dir, write_case
+
+OUT_DIR = golden_dir("softmax_loss")
 GENERATOR = "tools/reference/softmax_loss_golden.py"
 RTOL, ATOL = 1e-12, 1e-12
 
@@ -187,20 +187,6 @@ def mean_squared_case(name, shape):
     return d, ("input", "target", "grad_output")
 
 
-def dumps(d):
-    """JSON with one key per line (readable diffs); lists stay on one line. json uses repr()
-    for floats, which round-trips exactly."""
-    items = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in d.items()]
-    return "{\n" + ",\n".join(items) + "\n}\n"
-
-
-def check_float32_exact(d, keys):
-    """Stored inputs must be exactly representable as float32."""
-    for key in keys:
-        a = np.array(d[key], dtype=np.float64)
-        assert np.array_equal(a.astype(np.float32).astype(np.float64), a), f"{d['case']}: {key}"
-
-
 def main():
     torch.manual_seed(0)  # data comes from numpy; fixed anyway in case torch's generator gets used
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -208,13 +194,8 @@ def main():
     cases += [cross_entropy_case(k, *v) for k, v in CROSS_ENTROPY.items()]
     cases += [mean_squared_case(k, v) for k, v in MEAN_SQUARED.items()]
     for d, exact_keys in cases:
-        check_float32_exact(d, exact_keys)
-        text = dumps(d)
-        assert json.loads(text) == d, f"{d['case']}: JSON round trip changed values"
-        path = os.path.join(OUT_DIR, d["case"] + ".json")
-        with open(path, "w") as f:
-            f.write(text)
-        print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({len(text)} bytes)")
+        check_float32_exact(d, exact_keys, d["case"])
+        write_case(OUT_DIR, d["case"], d, dumps(d))
 
 
 if __name__ == "__main__":
