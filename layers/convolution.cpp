@@ -2,12 +2,14 @@
 // layers/convolution_shapes.cpp.
 #include "layers/convolution.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 #include "core/error.h"
 #include "layers/kernels/convolution.h"
+#include "layers/kernels/convolution_volume.h"
 #include "layers/option_reader.h"
 
 namespace netkit {
@@ -18,7 +20,7 @@ constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();
 
 std::string sizes_expected(int64_t min, bool same) {
   const std::string m = std::to_string(min);
-  return "an integer >= " + m + " or a list of 1 or 2 integers >= " + m +
+  return "an integer >= " + m + " or a list of 1, 2 or 3 integers >= " + m +
          (same ? " or \"Same\"" : "");
 }
 
@@ -34,7 +36,7 @@ int64_t size_value(const nlohmann::json& v, const std::string& where, const std:
 }
 
 // "KernelSize", "Stride", "PaddingSize", "Dilation": an integer (every dimension) or a list of
-// 1 or 2 integers (one per dimension); "PaddingSize" may also be "Same".
+// 1, 2 or 3 integers (one per dimension); "PaddingSize" may also be "Same".
 Convolution::Sizes read_sizes(OptionReader& r, const std::string& name, Convolution::Sizes fallback, int64_t min,
                               bool* same = nullptr) {
   const nlohmann::json* v = r.raw(name);
@@ -45,7 +47,7 @@ Convolution::Sizes read_sizes(OptionReader& r, const std::string& name, Convolut
     return fallback;
   }
   if (v->is_array()) {
-    if (v->empty() || v->size() > 2)
+    if (v->empty() || v->size() > 3)
       throw OptionError(where, "wrong number of spatial dimensions", expected, "a list of " + std::to_string(v->size()));
     Convolution::Sizes s{{}, true};
     for (const auto& e : *v) s.values.push_back(size_value(e, where, expected, min, *v));
@@ -62,9 +64,10 @@ nlohmann::json sizes_json(const Convolution::Sizes& s) {
 
 std::string array_where(const std::string& name) { return "array " + in_quotes(name); }
 
-// The batch's geometry for the kernels; 1-D runs as 2-D with height 1.
+// The batch's geometry for the kernels; 1-D runs as 2-D with height 1, 3-D as 2-D depth slices
+// (the depth in `depth`, when given).
 template <class Args>
-kernels::ConvDims dims_of(const Convolution& layer, const Args& a) {
+kernels::ConvDims dims_of(const Convolution& layer, const Args& a, kernels::VolumeDims* depth = nullptr) {
   if (a.input_shapes.size() != 1 || a.output_shapes.size() != 1)
     throw EvaluationError("Convolution layer", "port shapes not given to the layer", "one input and one output shape",
                           std::to_string(a.input_shapes.size()) + " and " + std::to_string(a.output_shapes.size()));
@@ -76,20 +79,31 @@ kernels::ConvDims dims_of(const Convolution& layer, const Args& a) {
   d.out_channels = out[0];
   d.groups = c.groups;
   const int64_t rank = in.rank() - 1;
+  if (rank == 3) {
+    *depth = kernels::VolumeDims{};
+    depth->in_d = in[1];
+    depth->out_d = out[1];
+    depth->kernel_d = c.kernel_size.at(0);
+    depth->stride_d = c.stride.at(0);
+    depth->dilation_d = c.dilation.at(0);
+    depth->pad_d = layer.padding_before(0, in[1], out[1], c.kernel_size.at(0));
+  }
+  const int64_t planar = std::min<int64_t>(rank, 2);  // the dimensions the 2-D kernels see
   int64_t* ins[] = {&d.in_h, &d.in_w};
   int64_t* outs[] = {&d.out_h, &d.out_w};
   int64_t* kernels[] = {&d.kernel_h, &d.kernel_w};
   int64_t* strides[] = {&d.stride_h, &d.stride_w};
   int64_t* pads[] = {&d.pad_h, &d.pad_w};
   int64_t* dilations[] = {&d.dilation_h, &d.dilation_w};
-  for (int64_t k = 0; k < rank; ++k) {
-    const size_t at = static_cast<size_t>(2 - rank + k);  // 1-D fills the width
-    *ins[at] = in[k + 1];
-    *outs[at] = out[k + 1];
-    *kernels[at] = c.kernel_size.at(k);
-    *strides[at] = c.stride.at(k);
-    *dilations[at] = c.dilation.at(k);
-    *pads[at] = layer.padding_before(k, in[k + 1], out[k + 1], c.kernel_size.at(k));
+  for (int64_t at = 2 - planar; at < 2; ++at) {  // 1-D fills the width
+    const int64_t k = rank - 2 + at;             // the layer's spatial dimension
+    const auto i = static_cast<size_t>(at);
+    *ins[i] = in[k + 1];
+    *outs[i] = out[k + 1];
+    *kernels[i] = c.kernel_size.at(k);
+    *strides[i] = c.stride.at(k);
+    *dilations[i] = c.dilation.at(k);
+    *pads[i] = layer.padding_before(k, in[k + 1], out[k + 1], c.kernel_size.at(k));
   }
   return d;
 }
@@ -145,7 +159,7 @@ void Convolution::validate() const {
     const int64_t min = s == &c.padding ? 0 : 1;
     if (s != &c.kernel_size && !s->given())
       throw OptionError(type + in_quotes(name), "no value", sizes_expected(min, s == &c.padding), "an empty list");
-    if (s->given() && (s->values.size() > 2 || (!s->per_dim && s->values.size() != 1)))
+    if (s->given() && (s->values.size() > 3 || (!s->per_dim && s->values.size() != 1)))
       throw OptionError(type + in_quotes(name), "wrong number of spatial dimensions", sizes_expected(min, s == &c.padding),
                         std::to_string(s->values.size()) + " values");
     for (int64_t v : s->values)
@@ -225,13 +239,25 @@ std::string Convolution::unknown_shape_reason(const std::string& array) const {
 
 void Convolution::forward(const ForwardArgs& a) const {
   const float* b = config_.has_biases ? a.params.at(kBiases) : nullptr;
-  kernels::conv_forward(a.inputs[0], a.params[kWeights], b, dims_of(*this, a), a.outputs[0]);
+  kernels::VolumeDims volume;
+  volume.plane = dims_of(*this, a, &volume);
+  if (a.input_shapes[0].rank() == 4)
+    kernels::conv_volume_forward(a.inputs[0], a.params[kWeights], b, volume, a.outputs[0]);
+  else
+    kernels::conv_forward(a.inputs[0], a.params[kWeights], b, volume.plane, a.outputs[0]);
 }
 
 void Convolution::backward(const BackwardArgs& a) const {
   float* db = config_.has_biases ? at_or_null(a.param_grads, kBiases) : nullptr;
-  kernels::conv_backward(a.inputs[0], a.params[kWeights], a.output_grads[0], dims_of(*this, a),
-                         at_or_null(a.input_grads, 0), !a.overwrite_input_grads, at_or_null(a.param_grads, kWeights), db);
+  float *dx = at_or_null(a.input_grads, 0), *dw = at_or_null(a.param_grads, kWeights);
+  kernels::VolumeDims volume;
+  volume.plane = dims_of(*this, a, &volume);
+  if (a.input_shapes[0].rank() == 4)
+    kernels::conv_volume_backward(a.inputs[0], a.params[kWeights], a.output_grads[0], volume, dx,
+                                  !a.overwrite_input_grads, dw, db);
+  else
+    kernels::conv_backward(a.inputs[0], a.params[kWeights], a.output_grads[0], volume.plane, dx,
+                           !a.overwrite_input_grads, dw, db);
 }
 
 nlohmann::json Convolution::options() const {

@@ -1,6 +1,6 @@
-// ConvolutionLayer (Wolfram's ConvolutionLayer), 1-D and 2-D, channels first. Port "Input" takes
-// [C, L] or [C, H, W] per example, port "Output" gives [OutputChannels, L'] or
-// [OutputChannels, H', W'] with, in each spatial dimension,
+// ConvolutionLayer (Wolfram's ConvolutionLayer), 1-D, 2-D and 3-D, channels first. Port "Input"
+// takes [C, L], [C, H, W] or [C, D, H, W] per example, port "Output" gives [OutputChannels, L'],
+// [OutputChannels, H', W'] or [OutputChannels, D', H', W'] with, in each spatial dimension,
 //   out = floor((in + 2 p - d (k - 1) - 1) / s) + 1      (PaddingSize p, Dilation d, Stride s)
 // or, for "PaddingSize" -> "Same", out = ceil(in / s), the total padding
 // max((out - 1) s + d (k - 1) + 1 - in, 0) split with the smaller half before (PyTorch's

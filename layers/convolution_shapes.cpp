@@ -31,8 +31,10 @@ struct Known {
 };
 
 void check_rank(const Shape& s, const char* where, const std::string& problem, int64_t extra) {
-  if (s.rank_known() && (s.rank() < 1 + extra || s.rank() > 2 + extra))
-    throw ShapeError(where, problem, "rank " + std::to_string(1 + extra) + " or " + std::to_string(2 + extra),
+  if (s.rank_known() && (s.rank() < 1 + extra || s.rank() > 3 + extra))
+    throw ShapeError(where, problem,
+                     "rank " + std::to_string(1 + extra) + ", " + std::to_string(2 + extra) + " or " +
+                         std::to_string(3 + extra),
                      shape_text(s));
   if (s.rank_known())
     for (int64_t k = 0; k < s.rank(); ++k)
@@ -56,8 +58,8 @@ void Convolution::infer_shapes(LayerShapes& s) const {
   auto given = [&](const char* name) { return s.arrays.count(name) ? s.arrays.at(name) : Shape(); };
   Shape w = given("Weights");
   const Shape b = config_.has_biases ? given("Biases") : Shape();
-  check_rank(in, kInputPort, "input must be [channels, length] or [channels, height, width]", 1);
-  check_rank(out, kOutputPort, "output must be [channels, length] or [channels, height, width]", 1);
+  check_rank(in, kInputPort, "input must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
+  check_rank(out, kOutputPort, "output must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
   check_rank(w, kWeightsArray, "must be [output channels, input channels / groups, kernel size...]", 2);
   if (b.rank_known() && b.rank() != 1)
     throw ShapeError(kBiasesArray, "must be a vector of one value per output channel", "rank 1", shape_text(b));

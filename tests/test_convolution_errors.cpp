@@ -95,31 +95,31 @@ TEST_CASE("Convolution: bad options give typed errors with their messages", "[co
                     Equals("Convolution option \"OutputChannels\": out of range; expected at most 2147483647, got "
                            "18446744073709551615"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", 0}}),
-                    Equals("Convolution option \"KernelSize\": out of range; expected an integer >= 1 or a list of 1 or 2 "
-                           "integers >= 1, got 0"));
+                    Equals("Convolution option \"KernelSize\": out of range; expected an integer >= 1 or a list of 1, 2 "
+                           "or 3 integers >= 1, got 0"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, -1}}}),
-                    Equals("Convolution option \"KernelSize\": out of range; expected an integer >= 1 or a list of 1 or 2 "
-                           "integers >= 1, got [3,-1]"));
-  CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, 3, 3}}}),
+                    Equals("Convolution option \"KernelSize\": out of range; expected an integer >= 1 or a list of 1, 2 "
+                           "or 3 integers >= 1, got [3,-1]"));
+  CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, 3, 3, 3}}}),
                     Equals("Convolution option \"KernelSize\": wrong number of spatial dimensions; expected an integer >= 1 "
-                           "or a list of 1 or 2 integers >= 1, got a list of 3"));
+                           "or a list of 1, 2 or 3 integers >= 1, got a list of 4"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", nlohmann::json::array()}}), Contains("got a list of 0"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", "3"}}),
-                    Equals("Convolution option \"KernelSize\": invalid value; expected an integer >= 1 or a list of 1 or 2 "
-                           "integers >= 1, got \"3\""));
+                    Equals("Convolution option \"KernelSize\": invalid value; expected an integer >= 1 or a list of 1, 2 "
+                           "or 3 integers >= 1, got \"3\""));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, 1.5}}}),
-                    Equals("Convolution option \"KernelSize\": wrong type; expected an integer >= 1 or a list of 1 or 2 "
-                           "integers >= 1, got a list"));
+                    Equals("Convolution option \"KernelSize\": wrong type; expected an integer >= 1 or a list of 1, 2 "
+                           "or 3 integers >= 1, got a list"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Stride", 0}}),
-                    Equals("Convolution option \"Stride\": out of range; expected an integer >= 1 or a list of 1 or 2 "
-                           "integers >= 1, got 0"));
+                    Equals("Convolution option \"Stride\": out of range; expected an integer >= 1 or a list of 1, 2 "
+                           "or 3 integers >= 1, got 0"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Dilation", {1, 0}}}), Contains("Convolution option \"Dilation\": out of range"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"PaddingSize", -1}}),
-                    Equals("Convolution option \"PaddingSize\": out of range; expected an integer >= 0 or a list of 1 or 2 "
-                           "integers >= 0 or \"Same\", got -1"));
+                    Equals("Convolution option \"PaddingSize\": out of range; expected an integer >= 0 or a list of 1, 2 "
+                           "or 3 integers >= 0 or \"Same\", got -1"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"PaddingSize", "Valid"}}),
-                    Equals("Convolution option \"PaddingSize\": invalid value; expected an integer >= 0 or a list of 1 or 2 "
-                           "integers >= 0 or \"Same\", got \"Valid\""));
+                    Equals("Convolution option \"PaddingSize\": invalid value; expected an integer >= 0 or a list of 1, 2 "
+                           "or 3 integers >= 0 or \"Same\", got \"Valid\""));
   CHECK_THROWS_WITH(ConvolutionLayer({{"PaddingSize", true}}), Contains("wrong type; expected an integer >= 0"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, 3}}, {"Stride", {1}}}),
                     Equals("Convolution options: list-valued options give different numbers of spatial dimensions; "
@@ -150,7 +150,7 @@ TEST_CASE("Convolution: bad options give typed errors with their messages", "[co
   CHECK_THROWS_WITH(Convolution(config), Contains("Convolution option \"Stride\": out of range"));
   config.stride = {{}, false};
   CHECK_THROWS_WITH(Convolution(config), Contains("Convolution option \"Stride\": no value"));
-  config.stride = {{1, 2, 3}, true};
+  config.stride = {{1, 2, 3, 4}, true};
   CHECK_THROWS_WITH(Convolution(config), Contains("Convolution option \"Stride\": wrong number of spatial dimensions"));
 }
 
@@ -169,11 +169,13 @@ TEST_CASE("Convolution: shape conflicts name the port or array with expected and
                     Equals("Convolution layer, port \"Output\": output channels must be a multiple of \"ChannelGroups\" (4); "
                            "expected a multiple of 4, got 6 channels"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Input", {5}}}),
-                    Equals("Convolution layer, port \"Input\": input must be [channels, length] or [channels, height, "
-                           "width]; expected rank 2 or 3, got shape [5]"));
-  CHECK_THROWS_WITH(ConvolutionLayer({{"Input", {1, 2, 3, 4}}}), Contains("expected rank 2 or 3, got shape [1, 2, 3, 4]"));
+                    Equals("Convolution layer, port \"Input\": input must be [channels, length], [channels, height, "
+                           "width] or [channels, depth, height, width]; expected rank 2, 3 or 4, got shape [5]"));
+  CHECK_THROWS_WITH(ConvolutionLayer({{"Input", {1, 2, 3, 4, 5}}}),
+                    Contains("expected rank 2, 3 or 4, got shape [1, 2, 3, 4, 5]"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Output", {5}}}),
-                    Contains("port \"Output\": output must be [channels, length] or [channels, height, width]"));
+                    Contains("port \"Output\": output must be [channels, length], [channels, height, width] or "
+                             "[channels, depth, height, width]"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"KernelSize", {3, 3}}, {"Input", {2, 8}}}),
                     Equals("Convolution layer, port \"Input\": rank must fit the 2 spatial dimensions of the convolution "
                            "(option \"KernelSize\"); expected rank 3, got shape [2, 8]"));
@@ -193,7 +195,7 @@ TEST_CASE("Convolution: shape conflicts name the port or array with expected and
                            "expected rank 1, got shape [1, 2]"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Weights", {1, 2}}}),
                     Equals("Convolution layer, array \"Weights\": must be [output channels, input channels / groups, kernel "
-                           "size...]; expected rank 3 or 4, got shape [2]"));
+                           "size...]; expected rank 3, 4 or 5, got shape [2]"));
   LayerNet fixed = ConvolutionLayer({{"Input", {4, 6, 6}}, {"KernelSize", 3}, {"ChannelGroups", 2}});
   CHECK_THROWS_WITH(fixed.set_array("Weights", Array::zeros({2, 4, 3, 3})),
                     Equals("Convolution layer, array \"Weights\": second dimension must equal the input channels per group "

@@ -4,15 +4,17 @@
 Run from anywhere (needs Debian's python3 with torch + numpy):
     /usr/bin/python3 tools/reference/convolution_golden.py
 
-Writes one JSON file per case to data/golden/convolution/<case>.json (relative to the repo root).
+Writes one JSON file per case to data/golden/convolution/<case>.json (relative to the repo root),
+the 3-D cases to data/golden/convolution3d/<case>.json.
 Inputs and arrays are float32 values (stored exactly as Python floats); the reference results
-are torch.nn.functional.conv1d / conv2d and their autograd gradients computed in float64 from
+are torch.nn.functional.conv1d / conv2d / conv3d and their autograd gradients computed in float64 from
 those float32 values. "PaddingSize": "Same" uses padding="same" for stride 1 and, for larger
 strides (which PyTorch's "same" refuses), an explicit F.pad with netkit's rule: output
 ceil(in / s), total padding max((out - 1) s + d (k - 1) + 1 - in, 0), the smaller half before.
 Each case is cross-checked against a plain numpy implementation of the same sums; the script
 raises if anything disagrees. Output is deterministic: re-running gives byte-identical files.
 """
+import itertools
 import math
 import os
 import warnings
@@ -58,6 +60,16 @@ CASES = {
     "conv1d_k1": ((2, 3, 5), dict(OutputChannels=2, KernelSize=1)),
 }
 
+# 3-D cases [N, C, D, H, W], written to data/golden/convolution3d (their own test).
+VOLUME_CASES = {
+    "conv3d_k3_pad1": ((2, 3, 4, 5, 6), dict(OutputChannels=4, KernelSize=3, PaddingSize=1)),
+    "conv3d_mixed": ((2, 4, 7, 6, 5), dict(OutputChannels=6, KernelSize=[3, 2, 3], Stride=[2, 1, 2],
+                                           PaddingSize=[1, 0, 2], Dilation=[2, 1, 1], ChannelGroups=2)),
+    "conv3d_same_even": ((1, 2, 5, 4, 6), dict(OutputChannels=3, KernelSize=[2, 3, 4], PaddingSize="Same")),
+    "conv3d_k1_no_biases": ((2, 3, 3, 4, 2), dict(OutputChannels=2, KernelSize=1, HasBiases=False)),
+    "conv3d_depth_beyond": ((1, 2, 2, 3, 3), dict(OutputChannels=2, KernelSize=[2, 2, 2], PaddingSize=[2, 1, 0])),
+}
+
 
 def per_dim(value, rank):
     return list(value) if isinstance(value, list) else [value] * rank
@@ -95,7 +107,7 @@ def torch_conv(x, w, b, g, opts):
     x_t = torch.from_numpy(x).double().requires_grad_(True)
     w_t = torch.from_numpy(w).double().requires_grad_(True)
     b_t = torch.from_numpy(b).double().requires_grad_(True) if b is not None else None
-    conv = F.conv1d if rank == 1 else F.conv2d
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[rank]
     if opts.get("PaddingSize") == "Same" and all(v == 1 for v in s):
         y = conv(x_t, w_t, b_t, stride=s, padding="same", dilation=d, groups=groups)
     else:
@@ -111,53 +123,37 @@ def torch_conv(x, w, b, g, opts):
 
 
 def numpy_conv(x, w, b, g, opts):
-    """The same sums with plain numpy slicing, one kernel tap at a time."""
+    """The same sums with plain numpy slicing, one kernel tap at a time, for any spatial rank."""
     x = x.astype(np.float64)
     w = w.astype(np.float64)
     g = g.astype(np.float64)
     rank = x.ndim - 2
-    if rank == 1:  # as 2-D with height 1
-        o = numpy_conv(x[:, :, None, :], w[:, :, None, :], b, g[:, :, None, :], to_2d(opts))
-        return {key: v if key == "grad_biases" else v[:, :, 0, :] for key, v in o.items()}
     k, s, d, before, after, out = geometry(x.shape, opts)
     groups = opts.get("ChannelGroups", 1)
     n, c = x.shape[:2]
     oc = w.shape[0]
     gi, go = c // groups, oc // groups
-    xp = np.zeros((n, c, x.shape[2] + before[0] + after[0], x.shape[3] + before[1] + after[1]))
-    xp[:, :, before[0]:before[0] + x.shape[2], before[1]:before[1] + x.shape[3]] = x
-    y = np.zeros((n, oc, out[0], out[1]))
+    xp = np.zeros((n, c, *[x.shape[2 + i] + before[i] + after[i] for i in range(rank)]))
+    inside = tuple(slice(before[i], before[i] + x.shape[2 + i]) for i in range(rank))
+    xp[(slice(None), slice(None)) + inside] = x
+    y = np.zeros((n, oc, *out))
     dxp = np.zeros_like(xp)
     dw = np.zeros_like(w)
     for grp in range(groups):
         os_ = slice(grp * go, (grp + 1) * go)
         cs = slice(grp * gi, (grp + 1) * gi)
-        for p in range(k[0]):
-            for q in range(k[1]):
-                hs = slice(p * d[0], p * d[0] + s[0] * (out[0] - 1) + 1, s[0])
-                ws = slice(q * d[1], q * d[1] + s[1] * (out[1] - 1) + 1, s[1])
-                patch = xp[:, cs, hs, ws]  # [n, gi, oh, ow]
-                y[:, os_] += np.einsum("oc,ncij->noij", w[os_, :, p, q], patch)
-                dw[os_, :, p, q] += np.einsum("noij,ncij->oc", g[:, os_], patch)
-                dxp[:, cs, hs, ws] += np.einsum("oc,noij->ncij", w[os_, :, p, q], g[:, os_])
-    r = {"output": y, "grad_weights": dw,
-         "grad_input": dxp[:, :, before[0]:before[0] + x.shape[2], before[1]:before[1] + x.shape[3]]}
+        for tap in itertools.product(*[range(k[i]) for i in range(rank)]):
+            window = tuple(slice(tap[i] * d[i], tap[i] * d[i] + s[i] * (out[i] - 1) + 1, s[i]) for i in range(rank))
+            patch = xp[(slice(None), cs) + window]  # [n, gi, out...]
+            wt = w[(os_, slice(None)) + tap]  # [go, gi]
+            y[:, os_] += np.einsum("oc,nc...->no...", wt, patch)
+            dw[(os_, slice(None)) + tap] += np.einsum("nop,ncp->oc", g[:, os_].reshape(n, go, -1), patch.reshape(n, gi, -1))
+            dxp[(slice(None), cs) + window] += np.einsum("oc,no...->nc...", wt, g[:, os_])
+    r = {"output": y, "grad_weights": dw, "grad_input": dxp[(slice(None), slice(None)) + inside]}
     if b is not None:
-        r["output"] = y + b.astype(np.float64)[None, :, None, None]
-        r["grad_biases"] = g.sum(axis=(0, 2, 3))
+        r["output"] = y + b.astype(np.float64).reshape((1, oc) + (1,) * rank)
+        r["grad_biases"] = g.sum(axis=tuple(i for i in range(g.ndim) if i != 1))
     return r
-
-
-def to_2d(opts):
-    o = dict(opts)
-    for key, one in (("KernelSize", 1), ("Stride", 1), ("Dilation", 1), ("PaddingSize", 0)):
-        if key not in o:
-            continue
-        v = o[key]
-        if v == "Same":
-            continue
-        o[key] = [one] + per_dim(v, 1)
-    return o
 
 
 def flat(a):
@@ -201,10 +197,11 @@ def main():
     # PyTorch notes that "same" with an even kernel pads a copy of the input; that is intended here.
     warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths")
     torch.manual_seed(0)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    for name, (shape, opts) in CASES.items():
-        d = make_case(name, shape, opts)
-        write_case(OUT_DIR, name, d, dumps(d))
+    for out_dir, cases in ((OUT_DIR, CASES), (golden_dir("convolution3d"), VOLUME_CASES)):
+        os.makedirs(out_dir, exist_ok=True)
+        for name, (shape, opts) in cases.items():
+            d = make_case(name, shape, opts)
+            write_case(out_dir, name, d, dumps(d))
 
 
 if __name__ == "__main__":
