@@ -11,6 +11,9 @@
 // of `patch` = C/G KH KW rows, so Y[n, group g] = Wt_g [OC/G, patch] col [patch, OH OW]. It is
 // built a tile of columns at a time (whole output rows where they fit, at most about 1 MiB).
 // A 1x1, stride-1, unpadded kernel needs no unfolding at all: col is X itself (the direct path).
+// Stride-1, undilated, ungrouped convolutions of small maps (conv_direct_applies) run the direct
+// convolution of layers/kernels/convolution_direct.h instead: forward, dX and dWt summed in vector
+// registers from a zero-padded copy of each example, no unfolding and no sgemm.
 //
 // Threads and exactness: work is split into items that depend on the problem alone (an example,
 // group and tile for Y; a fixed chunk of examples for all the gradients, at most 8 chunks a
@@ -47,10 +50,16 @@ struct ConvDims {
   }
 };
 
+// Which kernels a call runs: by the geometry (the direct path where conv_direct_applies, else
+// im2col + sgemm), or either one forced (tests compare them; the direct path needs stride 1,
+// dilation 1, one channel group and kernels up to 7x7, conv_direct_supports).
+enum class ConvPath { by_geometry, im2col, direct };
+
 // Y = conv(X, Wt) + b. A tile gets Wt col from sgemm (beta = 0), then b is added; on the direct
 // path Y starts as b and sgemm adds Wt X (beta = 1). Either way zero Weights give exactly b. b may
 // be null (no biases).
-void conv_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y);
+void conv_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y,
+                  ConvPath path = ConvPath::by_geometry);
 
 // Backward of Y = conv(X, Wt) + b. Per example n and group g, Y_n = Wt_g col_n + b with
 // dL/dY_n = G_n, so (col_n is linear in X_n: every entry is a copy of one X element or 0)
@@ -59,9 +68,9 @@ void conv_forward(const float* x, const float* w, const float* b, const ConvDims
 //   dL/dcol_n = Wt_g^T G_n, and dL/dX = col2im(dL/dcol_n): every X element collects the col
 //   entries that were copies of it (direct path: col_n = X_n, so dX_n = Wt_g^T G_n).
 // dx is written (accumulate false) or added to; dx, dw and db may each be null.
-// (dX for stride 1 can also run as the convolution of G with the flipped, transposed kernel and no
-// scattering; measured no faster here, see docs/convolution.md.)
+// (dX for stride 1 is also the convolution of G with the flipped, transposed kernel and no
+// scattering: with im2col no faster, see docs/convolution.md; the direct path computes it so.)
 void conv_backward(const float* x, const float* w, const float* g, const ConvDims& d, float* dx, bool accumulate,
-                   float* dw, float* db);
+                   float* dw, float* db, ConvPath path = ConvPath::by_geometry);
 
 }  // namespace netkit::kernels
