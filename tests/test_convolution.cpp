@@ -27,25 +27,9 @@ using kernels::ConvDims;
 
 namespace {
 
-std::vector<double> doubles(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+using KernelCase = ConvProblem;
 
-std::vector<float> random_floats(int64_t n, Random& random, double scale = 1.0) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& e : v) e = static_cast<float>(scale * random.normal());
-  return v;
-}
-
-struct KernelCase {
-  ConvDims d;
-  std::vector<float> x, w, b, g;
-};
-
-KernelCase kernel_case(const ConvDims& d, uint64_t seed) {
-  Random random(seed, "convolution kernel");
-  return {d, random_floats(d.batch * d.in_channels * d.in_area(), random),
-          random_floats(d.out_channels * d.patch(), random, 1.0 / std::sqrt(static_cast<double>(d.patch()))),
-          random_floats(d.out_channels, random), random_floats(d.batch * d.out_channels * d.out_area(), random)};
-}
+KernelCase kernel_case(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "convolution kernel"); }
 
 struct KernelResult {
   std::vector<float> y, dx, dw, db;

@@ -28,25 +28,9 @@ using Catch::Matchers::Equals;
 
 namespace {
 
-std::vector<double> doubles(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+using Problem = ConvProblem;
 
-std::vector<float> random_floats(int64_t n, Random& random, double scale = 1.0) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& e : v) e = static_cast<float>(scale * random.normal());
-  return v;
-}
-
-struct Problem {
-  ConvDims d;
-  std::vector<float> x, w, b, g;
-};
-
-Problem problem(const ConvDims& d, uint64_t seed) {
-  Random random(seed, "direct convolution");
-  return {d, random_floats(d.batch * d.in_channels * d.in_area(), random),
-          random_floats(d.out_channels * d.patch(), random, 1.0 / std::sqrt(static_cast<double>(d.patch()))),
-          random_floats(d.out_channels, random), random_floats(d.batch * d.out_channels * d.out_area(), random)};
-}
+Problem problem(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "direct convolution"); }
 
 struct Results {
   std::vector<float> y, dx, dw, db;

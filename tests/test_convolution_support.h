@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/array.h"
+#include "core/random.h"
 #include "graph/layer_net.h"
 #include "layers/kernels/convolution.h"
 #include "layers/kernels/convolution_reference.h"
@@ -14,6 +15,28 @@
 namespace netkit::test {
 
 constexpr double kUnitRoundoff = 0x1p-24;  // of float
+
+inline std::vector<double> doubles(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+inline std::vector<float> random_floats(int64_t n, Random& random, double scale = 1.0) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& e : v) e = static_cast<float>(scale * random.normal());
+  return v;
+}
+
+// A kernel-level problem: input, weights (scaled by 1 / sqrt(patch)), biases and an output
+// gradient, drawn from the random stream (seed, stream).
+struct ConvProblem {
+  kernels::ConvDims d;
+  std::vector<float> x, w, b, g;
+};
+
+inline ConvProblem conv_problem(const kernels::ConvDims& d, uint64_t seed, const char* stream) {
+  Random random(seed, stream);
+  return {d, random_floats(d.batch * d.in_channels * d.in_area(), random),
+          random_floats(d.out_channels * d.patch(), random, 1.0 / std::sqrt(static_cast<double>(d.patch()))),
+          random_floats(d.out_channels, random), random_floats(d.batch * d.out_channels * d.out_area(), random)};
+}
 
 // Rounding bounds of float results against exact ones: a sum of k products is within
 // gamma_(k+c) = (k + c) u times the sum of its absolute terms (c covers the bias, the start value
