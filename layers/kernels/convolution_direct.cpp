@@ -180,7 +180,13 @@ void weight_gradient(const float* panel, const int64_t* offsets, int64_t rows, c
 // The 16 x 16 block a[r][l] = src[r * lds + l] written transposed, dst[l * ldd + r] = a[r][l]: four
 // butterfly stages on row pairs (r, r + h), h = 8, 4, 2, 1, each swapping the off-diagonal h x h
 // blocks of every 2h x 2h block (two-source shuffles, no arithmetic).
+// (__builtin_shuffle is GCC's; other compilers, such as the fuzz build's clang, copy element by
+// element: the same values.)
 __attribute__((always_inline)) inline void transpose16(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#if !defined(__GNUC__) || defined(__clang__)
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t l = 0; l < 16; ++l) dst[l * ldd + i] = src[i * lds + l];
+#else
   v16 r[16];
   for (int i = 0; i < 16; ++i) r[i] = load(src + i * lds);
   auto stage = [&r](int h, v16i lo, v16i hi) {
@@ -200,6 +206,7 @@ __attribute__((always_inline)) inline void transpose16(const float* src, int64_t
   stage(1, v16i{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
         v16i{1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31});
   for (int i = 0; i < 16; ++i) store(dst + i * ldd, r[i]);
+#endif
 }
 
 // GT[u, o] = G[o, u] for u < area, o < oc, and 0 for oc <= o < ocv: 16 x 16 blocks in registers,
