@@ -39,12 +39,6 @@ namespace baseline {
 using vf = float __attribute__((vector_size(16)));
 using vw = vf;
 using vd = double __attribute__((vector_size(32)));
-constexpr int kW = 4;
-inline vf loadf(const float* p) {
-  vf v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 inline vd widen(vf v) { return __builtin_convertvector(v, vd); }
 #include "layers/kernels/batch_norm_loops_body.inc"
 NETKIT_BN_TABLE
@@ -57,8 +51,6 @@ namespace avx2 {
 using vf = float __attribute__((vector_size(16)));
 using vw = float __attribute__((vector_size(32)));
 using vd = double __attribute__((vector_size(32)));
-constexpr int kW = 4;
-inline vf loadf(const float* p) { return vf(_mm_loadu_ps(p)); }
 inline vd widen(vf v) { return vd(_mm256_cvtps_pd(__m128(v))); }
 #include "layers/kernels/batch_norm_loops_body.inc"
 NETKIT_BN_TABLE
@@ -71,8 +63,6 @@ namespace avx512 {
 using vf = float __attribute__((vector_size(32)));
 using vw = float __attribute__((vector_size(64)));
 using vd = double __attribute__((vector_size(64)));
-constexpr int kW = 8;
-inline vf loadf(const float* p) { return vf(_mm256_loadu_ps(p)); }
 // (the masked form: _mm512_cvtps_pd trips GCC 12's -Wmaybe-uninitialized inside its own header)
 inline vd widen(vf v) { return vd(_mm512_maskz_cvtps_pd(static_cast<__mmask8>(0xFF), __m256(v))); }
 #include "layers/kernels/batch_norm_loops_body.inc"

@@ -40,8 +40,8 @@ void rows_squared_deviation(const float* x, int64_t rows, int64_t stride, int64_
                             double* acc);
 void rows_gradient_sums(const float* x, const float* g, int64_t rows, int64_t stride, int64_t width,
                         const float* center, double* acc_g, double* acc_gx);
-// mean[j] and m2[j] (sum of squared deviations) of each column, reading x once: chunks of
-// kChunkRows rows, each in two passes over registers, merged by Chan's formula.
+// mean[j] and m2[j] (sum of squared deviations) of each column, reading x once: chunks of 8
+// rows, each in two passes over registers, merged by Chan's formula.
 void rows_moments(const float* x, int64_t rows, int64_t stride, int64_t width, double* mean, double* m2);
 void add_into(double* __restrict total, const double* __restrict part, int64_t n);
 // The lanes added in order.
