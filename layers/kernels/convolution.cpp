@@ -57,10 +57,12 @@ struct Tiling {
   int64_t end(int64_t k) const { return std::min(area, (k + 1) * columns); }
 };
 
-// Runs body(item, workspace) for every item in [0, items) on up to num_threads() workers, each
-// with its own workspace of `floats` floats. Items are independent; each worker takes the next
-// unclaimed item (a shared counter), so a worker slowed down by other load on its core takes fewer,
-// and which thread runs an item never changes what the item computes.
+// Runs body(item, following, workspace) for every item in [0, items) on up to num_threads()
+// workers, each with its own workspace of `floats` floats. Items are independent; each worker
+// takes the next unclaimed item (a shared counter), so a worker slowed down by other load on its
+// core takes fewer, and which thread runs an item never changes what the item computes. A worker
+// claims its following item before running the current one and passes it (-1: none), so that
+// the body can prefetch that item's data.
 // The workspace is kept by the thread between calls (grown when a call needs more), which saves
 // the page faults of fresh memory on every call; its content never carries over (every item
 // writes what it reads).
@@ -71,7 +73,11 @@ void for_items(int64_t items, int64_t floats, F&& body) {
   parallel_for(workers, [&](int64_t) {
     thread_local FloatBuffer workspace;
     if (static_cast<int64_t>(workspace.size()) < floats) workspace.resize(static_cast<size_t>(floats));
-    for (int64_t item = next++; item < items; item = next++) body(item, workspace.data());
+    for (int64_t item = next++; item < items;) {
+      const int64_t following = next++;
+      body(item, following < items ? following : -1, workspace.data());
+      item = following;
+    }
   });
 }
 
@@ -137,7 +143,7 @@ void add_channel_sums(const float* v, int64_t channels, int64_t n, double* out) 
 void forward_items(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
   const Tiling tiling(d);
   const int64_t groups = d.groups, go = d.group_out(), patch = d.patch(), area = d.out_area();
-  for_items(d.batch * groups * tiling.count, tiling.direct ? 0 : patch * tiling.columns, [&](int64_t item, float* col) {
+  for_items(d.batch * groups * tiling.count, tiling.direct ? 0 : patch * tiling.columns, [&](int64_t item, int64_t, float* col) {
     const int64_t n = item / (groups * tiling.count), g = item / tiling.count % groups, k = item % tiling.count;
     const int64_t c0 = tiling.begin(k), c1 = tiling.end(k), t = c1 - c0;
     const float* xg = x + (n * d.in_channels + g * d.group_in()) * d.in_area();
@@ -241,7 +247,7 @@ void backward_chunks(const float* x, const float* w, const float* g, const ConvD
   const int64_t direct_floats = std::max(direct_dx ? direct_dx->workspace_floats() : 0,
                                          direct_dw ? direct_dw->workspace_floats() : 0);
   const int64_t in_size = d.in_channels * d.in_area(), out_size = d.out_channels * d.out_area();
-  for_items(chunks, col_floats + direct_floats, [&](int64_t chunk, float* col) {
+  for_items(chunks, col_floats + direct_floats, [&](int64_t chunk, int64_t, float* col) {
     float* dw_part = dw ? dw_parts[static_cast<size_t>(chunk)].data() : nullptr;
     const int64_t end = std::min(d.batch, (chunk + 1) * per_chunk);
     for (int64_t n = chunk * per_chunk; n < end; ++n) {
@@ -278,6 +284,15 @@ void check_sizes(const ConvDims& d) {
                           "at most " + std::to_string(std::numeric_limits<int32_t>::max()), std::to_string(largest));
 }
 
+// Y on the direct path, an example an item, prefetching the worker's next example's X.
+void direct_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
+  const DirectCorrelation corr(direct_forward_shape(d), w, false);
+  const int64_t in_size = d.in_channels * d.in_area(), out_size = d.out_channels * d.out_area();
+  for_items(d.batch, corr.workspace_floats(), [&](int64_t n, int64_t following, float* workspace) {
+    corr.run(x + n * in_size, b, y + n * out_size, false, workspace, following >= 0 ? x + following * in_size : nullptr);
+  });
+}
+
 // Whether a call runs the direct path; a forced direct path the geometry does not support is
 // refused before any work starts.
 bool use_direct(const ConvDims& d, ConvPath path) {
@@ -295,7 +310,7 @@ bool use_direct(const ConvDims& d, ConvPath path) {
 
 void conv_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y, ConvPath path) {
   check_sizes(d);
-  if (use_direct(d, path)) return conv_direct_forward(x, w, b, d, y);
+  if (use_direct(d, path)) return direct_forward(x, w, b, d, y);
   SerialBlas serial;
   forward_items(x, w, b, d, y);
 }

@@ -1,10 +1,8 @@
 #include "layers/kernels/convolution_direct.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
-#include "core/parallel.h"
 
 // The hot loops compiled for AVX-512 (x86-64-v4), AVX2 with FMA (x86-64-v3) and baseline x86-64,
 // picked at load time. This file is built with -ffp-contract=fast (CMakeLists.txt): each
@@ -414,27 +412,6 @@ void DirectWeightGradient::add(const float* x, const float* g, float* partial, f
   prefetch(next_g, oc * area);
   transpose(g, oc, area, gt, ocv_);
   weight_gradient(panel, offsets_.data(), rows_, gt, ocv_, s_.out_h, s_.out_w, pw_, partial);
-}
-
-void conv_direct_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
-  const DirectCorrelation corr(direct_forward_shape(d), w, false);
-  const int64_t in_size = d.in_channels * d.in_area(), out_size = d.out_channels * d.out_area();
-  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(num_threads(), d.batch));
-  // Each worker takes the next unclaimed example (a shared counter; a worker slowed down by other
-  // load takes fewer) and claims its following one before computing, so as to prefetch it. Every
-  // example is computed whole by one thread, the same whichever.
-  std::atomic<int64_t> next{0};
-  parallel_for(workers, [&](int64_t) {
-    thread_local FloatBuffer workspace;
-    if (static_cast<int64_t>(workspace.size()) < corr.workspace_floats())
-      workspace.resize(static_cast<size_t>(corr.workspace_floats()));
-    for (int64_t n = next++; n < d.batch;) {
-      const int64_t following = next++;
-      corr.run(x + n * in_size, b, y + n * out_size, false, workspace.data(),
-               following < d.batch ? x + following * in_size : nullptr);
-      n = following;
-    }
-  });
 }
 
 }  // namespace netkit::kernels

@@ -26,9 +26,9 @@
 // dWt[o, c, p, q] = sum_{n, i, j} G[n, o, i, j] P_n[c, i + p, j + q]: see DirectWeightGradient.
 // db stays in layers/kernels/convolution.cpp.
 //
-// Threads: conv_direct_forward hands out whole examples (a shared counter; each example computed
-// by one thread alone), the backward pass runs in layers/kernels/convolution.cpp's fixed chunks;
-// so the results do not depend on the thread count. Measurements: docs/convolution.md ("Direct
+// Threads: layers/kernels/convolution.cpp hands out whole examples forward and its fixed chunks of
+// examples backward, each computed by one thread alone; so the results do not depend on the
+// thread count. Measurements: docs/convolution.md ("Direct
 // convolution for small maps").
 #pragma once
 
@@ -96,8 +96,5 @@ class DirectWeightGradient {
   int64_t pw_, ph_, ocv_, rows_, panel_floats_;
   std::vector<int64_t> offsets_;  // off_k, 0 for the scratch rows
 };
-
-// Y = conv(X, Wt) + b on the direct path, items by example (bit-identical for any thread count).
-void conv_direct_forward(const float* x, const float* w, const float* b, const ConvDims& d, float* y);
 
 }  // namespace netkit::kernels
