@@ -64,29 +64,29 @@ nlohmann::json sizes_json(const Convolution::Sizes& s) {
 
 std::string array_where(const std::string& name) { return "array " + in_quotes(name); }
 
-// The batch's geometry for the kernels; 1-D runs as 2-D with height 1, 3-D as 2-D depth slices
-// (the depth in `depth`, when given).
+// The batch's geometry for the kernels: `plane` for the 2-D kernels (1-D runs as 2-D with height
+// 1), plus the depth of a 3-D convolution, which runs as 2-D depth slices.
 template <class Args>
-kernels::ConvDims dims_of(const Convolution& layer, const Args& a, kernels::VolumeDims* depth = nullptr) {
+kernels::VolumeDims dims_of(const Convolution& layer, const Args& a) {
   if (a.input_shapes.size() != 1 || a.output_shapes.size() != 1)
     throw EvaluationError("Convolution layer", "port shapes not given to the layer", "one input and one output shape",
                           std::to_string(a.input_shapes.size()) + " and " + std::to_string(a.output_shapes.size()));
   const Shape &in = a.input_shapes[0], &out = a.output_shapes[0];
   const auto& c = layer.config();
-  kernels::ConvDims d;
+  kernels::VolumeDims v;
+  kernels::ConvDims& d = v.plane;
   d.batch = a.batch;
   d.in_channels = in[0];
   d.out_channels = out[0];
   d.groups = c.groups;
   const int64_t rank = in.rank() - 1;
   if (rank == 3) {
-    *depth = kernels::VolumeDims{};
-    depth->in_d = in[1];
-    depth->out_d = out[1];
-    depth->kernel_d = c.kernel_size.at(0);
-    depth->stride_d = c.stride.at(0);
-    depth->dilation_d = c.dilation.at(0);
-    depth->pad_d = layer.padding_before(0, in[1], out[1], c.kernel_size.at(0));
+    v.in_d = in[1];
+    v.out_d = out[1];
+    v.kernel_d = c.kernel_size.at(0);
+    v.stride_d = c.stride.at(0);
+    v.dilation_d = c.dilation.at(0);
+    v.pad_d = layer.padding_before(0, in[1], out[1], c.kernel_size.at(0));
   }
   const int64_t planar = std::min<int64_t>(rank, 2);  // the dimensions the 2-D kernels see
   int64_t* ins[] = {&d.in_h, &d.in_w};
@@ -105,7 +105,7 @@ kernels::ConvDims dims_of(const Convolution& layer, const Args& a, kernels::Volu
     *dilations[i] = c.dilation.at(k);
     *pads[i] = layer.padding_before(k, in[k + 1], out[k + 1], c.kernel_size.at(k));
   }
-  return d;
+  return v;
 }
 
 template <class T>
@@ -239,8 +239,7 @@ std::string Convolution::unknown_shape_reason(const std::string& array) const {
 
 void Convolution::forward(const ForwardArgs& a) const {
   const float* b = config_.has_biases ? a.params.at(kBiases) : nullptr;
-  kernels::VolumeDims volume;
-  volume.plane = dims_of(*this, a, &volume);
+  const kernels::VolumeDims volume = dims_of(*this, a);
   if (a.input_shapes[0].rank() == 4)
     kernels::conv_volume_forward(a.inputs[0], a.params[kWeights], b, volume, a.outputs[0]);
   else
@@ -250,8 +249,7 @@ void Convolution::forward(const ForwardArgs& a) const {
 void Convolution::backward(const BackwardArgs& a) const {
   float* db = config_.has_biases ? at_or_null(a.param_grads, kBiases) : nullptr;
   float *dx = at_or_null(a.input_grads, 0), *dw = at_or_null(a.param_grads, kWeights);
-  kernels::VolumeDims volume;
-  volume.plane = dims_of(*this, a, &volume);
+  const kernels::VolumeDims volume = dims_of(*this, a);
   if (a.input_shapes[0].rank() == 4)
     kernels::conv_volume_backward(a.inputs[0], a.params[kWeights], a.output_grads[0], volume, dx,
                                   !a.overwrite_input_grads, dw, db);
