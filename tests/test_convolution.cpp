@@ -27,31 +27,9 @@ using kernels::ConvDims;
 
 namespace {
 
-using KernelCase = ConvProblem;
+ConvProblem kernel_case(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "convolution kernel"); }
 
-KernelCase kernel_case(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "convolution kernel"); }
-
-struct KernelResult {
-  std::vector<float> y, dx, dw, db;
-};
-
-KernelResult run_kernels(const KernelCase& k) {
-  const ConvDims& d = k.d;
-  KernelResult r{std::vector<float>(k.g.size()), std::vector<float>(k.x.size()), std::vector<float>(k.w.size(), 0.0f),
-                 std::vector<float>(k.b.size(), 0.0f)};
-  kernels::conv_forward(k.x.data(), k.w.data(), k.b.data(), d, r.y.data());
-  kernels::conv_backward(k.x.data(), k.w.data(), k.g.data(), d, r.dx.data(), false, r.dw.data(), r.db.data());
-  return r;
-}
-
-std::string describe(const ConvDims& d) {
-  return "N " + std::to_string(d.batch) + ", C " + std::to_string(d.in_channels) + " -> " + std::to_string(d.out_channels) +
-         " (groups " + std::to_string(d.groups) + "), in " + std::to_string(d.in_h) + "x" + std::to_string(d.in_w) +
-         ", out " + std::to_string(d.out_h) + "x" + std::to_string(d.out_w) + ", kernel " + std::to_string(d.kernel_h) +
-         "x" + std::to_string(d.kernel_w) + ", stride " + std::to_string(d.stride_h) + "," + std::to_string(d.stride_w) +
-         ", pad " + std::to_string(d.pad_h) + "," + std::to_string(d.pad_w) + ", dilation " + std::to_string(d.dilation_h) +
-         "," + std::to_string(d.dilation_w);
-}
+ConvResults run_kernels(const ConvProblem& k) { return run_conv(k); }
 
 // Geometries that reach every path: several tiles of whole output rows (patch 576 gives 2 tiles
 // of 15 rows for 30 x 20 outputs), tiles of parts of rows (1 x 1000 outputs at patch 576), one
@@ -175,22 +153,16 @@ TEST_CASE("Convolution: kernels agree with the double-precision reference", "[co
   uint64_t seed = 0;
   for (const ConvDims& d : kernel_geometries()) {
     INFO(describe(d));
-    const KernelCase k = kernel_case(d, ++seed);
-    const KernelResult f = run_kernels(k);
-    const auto ref = kernels::reference::convolution(k.x, k.w, k.b, d, k.g);
-    const ConvAllowances a = conv_allowances(k.x, k.w, k.b, k.g, d);
-    NETKIT_CHECK_REPORT(mismatch_report("y", doubles(f.y), ref.y, a.y, {d.batch, d.out_channels, d.out_h, d.out_w}));
-    NETKIT_CHECK_REPORT(mismatch_report("dx", doubles(f.dx), ref.dx, a.dx, {d.batch, d.in_channels, d.in_h, d.in_w}));
-    NETKIT_CHECK_REPORT(mismatch_report("dw", doubles(f.dw), ref.dw, a.dw));
-    NETKIT_CHECK_REPORT(mismatch_report("db", doubles(f.db), ref.db, a.db));
+    const ConvProblem k = kernel_case(d, ++seed);
+    for (const std::string& report : reference_reports(k, run_kernels(k))) NETKIT_CHECK_REPORT(report);
   }
 }
 
 TEST_CASE("Convolution: backward kernels overwrite or accumulate as asked and skip null outputs", "[convolution]") {
   for (const ConvDims& d : kernel_geometries()) {
     INFO(describe(d));
-    const KernelCase k = kernel_case(d, 9);
-    const KernelResult fresh = run_kernels(k);
+    const ConvProblem k = kernel_case(d, 9);
+    const ConvResults fresh = run_kernels(k);
     // Overwrite never reads dx: NaN content does not leak through.
     std::vector<float> dx(k.x.size(), NAN);
     kernels::conv_backward(k.x.data(), k.w.data(), k.g.data(), d, dx.data(), false, nullptr, nullptr);
@@ -236,8 +208,8 @@ TEST_CASE("Convolution: backward kernels overwrite or accumulate as asked and sk
 TEST_CASE("Convolution: 1, 2 and 3 threads give bit-identical outputs and gradients", "[convolution]") {
   for (const ConvDims& d : kernel_geometries()) {
     INFO(describe(d));
-    const KernelCase k = kernel_case(d, 21);
-    KernelResult one;
+    const ConvProblem k = kernel_case(d, 21);
+    ConvResults one;
     {
       ThreadCount t(1);
       one = run_kernels(k);
@@ -245,7 +217,7 @@ TEST_CASE("Convolution: 1, 2 and 3 threads give bit-identical outputs and gradie
     for (int threads : {2, 3}) {
       INFO(threads << " threads against 1");
       ThreadCount t(threads);
-      const KernelResult many = run_kernels(k);
+      const ConvResults many = run_kernels(k);
       NETKIT_CHECK_REPORT(bit_difference_report("y", one.y, many.y));
       NETKIT_CHECK_REPORT(bit_difference_report("dx", one.dx, many.dx));
       NETKIT_CHECK_REPORT(bit_difference_report("dw", one.dw, many.dw));

@@ -28,28 +28,9 @@ using Catch::Matchers::Equals;
 
 namespace {
 
-using Problem = ConvProblem;
+ConvProblem problem(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "direct convolution"); }
 
-Problem problem(const ConvDims& d, uint64_t seed) { return conv_problem(d, seed, "direct convolution"); }
-
-struct Results {
-  std::vector<float> y, dx, dw, db;
-};
-
-Results run(const Problem& p, ConvPath path = ConvPath::direct) {
-  Results r{std::vector<float>(p.g.size()), std::vector<float>(p.x.size(), NAN), std::vector<float>(p.w.size(), 0.0f),
-            std::vector<float>(p.b.size(), 0.0f)};
-  kernels::conv_forward(p.x.data(), p.w.data(), p.b.data(), p.d, r.y.data(), path);
-  kernels::conv_backward(p.x.data(), p.w.data(), p.g.data(), p.d, r.dx.data(), false, r.dw.data(), r.db.data(), path);
-  return r;
-}
-
-std::string describe(const ConvDims& d) {
-  return "N " + std::to_string(d.batch) + ", C " + std::to_string(d.in_channels) + " -> " + std::to_string(d.out_channels) +
-         ", in " + std::to_string(d.in_h) + "x" + std::to_string(d.in_w) + ", out " + std::to_string(d.out_h) + "x" +
-         std::to_string(d.out_w) + ", kernel " + std::to_string(d.kernel_h) + "x" + std::to_string(d.kernel_w) +
-         ", pad " + std::to_string(d.pad_h) + "," + std::to_string(d.pad_w);
-}
+ConvResults run(const ConvProblem& p, ConvPath path = ConvPath::direct) { return run_conv(p, path); }
 
 // Stride 1, dilation 1, no groups (conv_dims takes height 1 for 1-D; here a 3x3 kernel may meet a
 // padded input of height 1).
@@ -131,14 +112,9 @@ TEST_CASE("Convolution direct path: forward, dX, dWt and db agree with the doubl
   uint64_t seed = 0;
   for (const ConvDims& d : grid()) {
     INFO(describe(d));
-    const Problem p = problem(d, ++seed);
-    const Results r = run(p);
-    const auto ref = kernels::reference::convolution(p.x, p.w, p.b, d, p.g);
-    const ConvAllowances a = conv_allowances(p.x, p.w, p.b, p.g, d);
-    NETKIT_CHECK_REPORT(mismatch_report("y", doubles(r.y), ref.y, a.y, {d.batch, d.out_channels, d.out_h, d.out_w}));
-    NETKIT_CHECK_REPORT(mismatch_report("dx", doubles(r.dx), ref.dx, a.dx, {d.batch, d.in_channels, d.in_h, d.in_w}));
-    NETKIT_CHECK_REPORT(mismatch_report("dw", doubles(r.dw), ref.dw, a.dw));
-    NETKIT_CHECK_REPORT(mismatch_report("db", doubles(r.db), ref.db, a.db));
+    const ConvProblem p = problem(d, ++seed);
+    const ConvResults r = run(p);
+    for (const std::string& report : reference_reports(p, r)) NETKIT_CHECK_REPORT(report);
     // Accumulating dX adds the written dX onto what is there, one rounding each; no biases is
     // zero biases, bit for bit.
     Random random(seed, "prior");
@@ -159,8 +135,8 @@ TEST_CASE("Convolution direct path: agrees with the im2col path", "[conv][direct
   for (const ConvDims& d : {conv_dims(3, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), dims(2, 3, 17, 7, 20, 3, 3, 0, 0),
                             dims(2, 17, 5, 5, 9, 5, 5, 2, 2), dims(3, 1, 16, 28, 28, 3, 3, 1, 1)}) {
     INFO(describe(d));
-    const Problem p = problem(d, ++seed);
-    const Results direct = run(p, ConvPath::direct), im2col = run(p, ConvPath::im2col);
+    const ConvProblem p = problem(d, ++seed);
+    const ConvResults direct = run(p, ConvPath::direct), im2col = run(p, ConvPath::im2col);
     // Both are within the rounding bound of the exact result, so within twice it of each other;
     // db is the same code on both paths.
     const ConvAllowances a = conv_allowances(p.x, p.w, p.b, p.g, d);
@@ -178,8 +154,8 @@ TEST_CASE("Convolution direct path: agrees with the im2col path", "[conv][direct
   for (const auto& [d, path] : {std::pair{conv_dims(3, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), ConvPath::direct},
                                 std::pair{conv_dims(3, 1, 16, 1, 28, 28, 3, 3, 1, 1, 1), ConvPath::im2col}}) {
     INFO(describe(d));
-    const Problem p = problem(d, 5);
-    const Results automatic = run(p, ConvPath::by_geometry), forced = run(p, path);
+    const ConvProblem p = problem(d, 5);
+    const ConvResults automatic = run(p, ConvPath::by_geometry), forced = run(p, path);
     NETKIT_CHECK_REPORT(bit_difference_report("y", automatic.y, forced.y));
     NETKIT_CHECK_REPORT(bit_difference_report("dx", automatic.dx, forced.dx));
     NETKIT_CHECK_REPORT(bit_difference_report("dw", automatic.dw, forced.dw));
@@ -192,7 +168,7 @@ TEST_CASE("Convolution db: the documented order of sums, bit for bit", "[conv][d
   for (const ConvDims& d : {conv_dims(7, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), dims(3, 3, 6, 5, 6, 3, 3, 1, 1),
                             dims(5, 2, 5, 1, 2, 3, 3, 1, 1)}) {
     INFO(describe(d));
-    const Problem p = problem(d, 11);
+    const ConvProblem p = problem(d, 11);
     const int64_t area = d.out_area();
     for (ConvPath path : {ConvPath::direct, ConvPath::im2col}) {
       std::vector<float> db(p.b.size(), 0.0f);
@@ -216,14 +192,14 @@ TEST_CASE("Convolution direct path: 1 and 2 threads give bit-identical results",
   for (const ConvDims& d : {conv_dims(19, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), conv_dims(3, 17, 3, 1, 6, 17, 3, 3, 1, 2, 1),
                             conv_dims(5, 3, 8, 1, 6, 7, 2, 2, 1, 1, 1)}) {
     INFO(describe(d));
-    const Problem p = problem(d, 7);
-    Results one;
+    const ConvProblem p = problem(d, 7);
+    ConvResults one;
     {
       ThreadCount t(1);
       one = run(p);
     }
     ThreadCount t(2);
-    const Results two = run(p);
+    const ConvResults two = run(p);
     NETKIT_CHECK_REPORT(bit_difference_report("y", one.y, two.y));
     NETKIT_CHECK_REPORT(bit_difference_report("dx", one.dx, two.dx));
     NETKIT_CHECK_REPORT(bit_difference_report("dw", one.dw, two.dw));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/array.h"
@@ -11,6 +12,7 @@
 #include "graph/layer_net.h"
 #include "layers/kernels/convolution.h"
 #include "layers/kernels/convolution_reference.h"
+#include "tests/support/golden.h"
 
 namespace netkit::test {
 
@@ -63,6 +65,40 @@ inline ConvAllowances conv_allowances(const std::vector<float>& x, const std::ve
   const int64_t kernel = d.kernel_area();
   return {scale(sums.y, d.patch()), scale(sums.dx, d.group_out() * kernel), scale(sums.dw, d.batch * d.out_area()),
           scale(sums.db, 1)};
+}
+
+// Everything the kernels compute for a problem: forward, then backward with dX written (onto NaN,
+// so that a dX element the kernel failed to write shows) and dWt, db accumulated onto zeros.
+struct ConvResults {
+  std::vector<float> y, dx, dw, db;
+};
+
+inline ConvResults run_conv(const ConvProblem& p, kernels::ConvPath path = kernels::ConvPath::by_geometry) {
+  ConvResults r{std::vector<float>(p.g.size()), std::vector<float>(p.x.size(), NAN),
+                std::vector<float>(p.w.size(), 0.0f), std::vector<float>(p.b.size(), 0.0f)};
+  kernels::conv_forward(p.x.data(), p.w.data(), p.b.data(), p.d, r.y.data(), path);
+  kernels::conv_backward(p.x.data(), p.w.data(), p.g.data(), p.d, r.dx.data(), false, r.dw.data(), r.db.data(), path);
+  return r;
+}
+
+// The results against the double-precision reference, each within its rounding allowance: one
+// report a result (empty when it agrees).
+inline std::vector<std::string> reference_reports(const ConvProblem& p, const ConvResults& r) {
+  const kernels::ConvDims& d = p.d;
+  const auto ref = kernels::reference::convolution(p.x, p.w, p.b, d, p.g);
+  const ConvAllowances a = conv_allowances(p.x, p.w, p.b, p.g, d);
+  return {mismatch_report("y", doubles(r.y), ref.y, a.y, {d.batch, d.out_channels, d.out_h, d.out_w}),
+          mismatch_report("dx", doubles(r.dx), ref.dx, a.dx, {d.batch, d.in_channels, d.in_h, d.in_w}),
+          mismatch_report("dw", doubles(r.dw), ref.dw, a.dw), mismatch_report("db", doubles(r.db), ref.db, a.db)};
+}
+
+inline std::string describe(const kernels::ConvDims& d) {
+  return "N " + std::to_string(d.batch) + ", C " + std::to_string(d.in_channels) + " -> " + std::to_string(d.out_channels) +
+         " (groups " + std::to_string(d.groups) + "), in " + std::to_string(d.in_h) + "x" + std::to_string(d.in_w) +
+         ", out " + std::to_string(d.out_h) + "x" + std::to_string(d.out_w) + ", kernel " + std::to_string(d.kernel_h) +
+         "x" + std::to_string(d.kernel_w) + ", stride " + std::to_string(d.stride_h) + "," + std::to_string(d.stride_w) +
+         ", pad " + std::to_string(d.pad_h) + "," + std::to_string(d.pad_w) + ", dilation " + std::to_string(d.dilation_h) +
+         "," + std::to_string(d.dilation_w);
 }
 
 // The geometry of a 2-D (height given) or 1-D (in_h = kernel_h = 1) problem, square options.
