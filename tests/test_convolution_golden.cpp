@@ -154,7 +154,13 @@ TEST_CASE("Convolution: gradients match central differences", "[convolution]") {
       FdCase{"2-D 1x1 direct", {3, 3, 3}, {{"OutputChannels", 2}, {"KernelSize", 1}}, 2},
       FdCase{"2-D Same even kernel, no biases", {2, 5, 5}, {{"OutputChannels", 2}, {"KernelSize", 4}, {"PaddingSize", "Same"}, {"HasBiases", false}}, 2},
       FdCase{"2-D Same stride 2", {2, 5, 6}, {{"OutputChannels", 2}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", "Same"}}, 1},
-      FdCase{"1-D", {2, 9}, {{"OutputChannels", 3}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", 2}}, 2});
+      FdCase{"1-D", {2, 9}, {{"OutputChannels", 3}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", 2}}, 2},
+      FdCase{"3-D k3 pad 1", {2, 3, 4, 3}, {{"OutputChannels", 2}, {"KernelSize", 3}, {"PaddingSize", 1}}, 2},
+      FdCase{"3-D strides, dilation, groups", {4, 5, 3, 4},
+             {{"OutputChannels", 2}, {"KernelSize", {2, 2, 3}}, {"Stride", {2, 1, 1}}, {"Dilation", {1, 2, 1}},
+              {"ChannelGroups", 2}, {"PaddingSize", {0, 1, 1}}}, 2},
+      FdCase{"3-D Same, no biases", {2, 3, 3, 3},
+             {{"OutputChannels", 2}, {"KernelSize", 2}, {"PaddingSize", "Same"}, {"HasBiases", false}}, 2});
   INFO(c);
   nlohmann::json options = c.options;
   options["Input"] = c.example;

@@ -1,6 +1,7 @@
 // 3-D ConvolutionLayer (layers/kernels/convolution_volume.h): against PyTorch's conv3d
-// (data/golden/convolution3d, written by tools/reference/convolution_golden.py), central
-// differences, the 2-D layer it reduces to, thread counts, and save / load.
+// (data/golden/convolution3d, written by tools/reference/convolution_golden.py), the 2-D layer it
+// reduces to, thread counts, and save / load. (Its central differences run with the 2-D ones in
+// tests/test_convolution_golden.cpp.)
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -68,12 +69,6 @@ ConvAllowances volume_allowances(const std::vector<float>& x, const std::vector<
 
 std::vector<float> floats(const Array& a) { return a.values(); }
 
-std::vector<int64_t> with_batch(int64_t batch, const std::vector<int64_t>& example) {
-  std::vector<int64_t> dims{batch};
-  dims.insert(dims.end(), example.begin(), example.end());
-  return dims;
-}
-
 }  // namespace
 
 TEST_CASE("Convolution 3-D: outputs and gradients match PyTorch's conv3d", "[convolution][volume]") {
@@ -114,45 +109,6 @@ TEST_CASE("Convolution 3-D: outputs and gradients match PyTorch's conv3d", "[con
     NETKIT_CHECK_REPORT(mismatch_report("reference dL/dInput", ref.dx, expected("grad_input"), tight));
     NETKIT_CHECK_REPORT(mismatch_report("reference dL/dWeights", ref.dw, expected("grad_weights"), tight));
   }
-}
-
-TEST_CASE("Convolution 3-D: gradients match central differences", "[convolution][volume]") {
-  struct Case {
-    const char* name;
-    std::vector<int64_t> example;
-    nlohmann::json options;
-  };
-  const Case c = GENERATE(
-      Case{"k3 pad 1", {2, 3, 4, 3}, {{"OutputChannels", 2}, {"KernelSize", 3}, {"PaddingSize", 1}}},
-      Case{"strides, dilation, groups", {4, 5, 3, 4},
-           {{"OutputChannels", 2}, {"KernelSize", {2, 2, 3}}, {"Stride", {2, 1, 1}}, {"Dilation", {1, 2, 1}},
-            {"ChannelGroups", 2}, {"PaddingSize", {0, 1, 1}}}},
-      Case{"Same, no biases", {2, 3, 3, 3}, {{"OutputChannels", 2}, {"KernelSize", 2}, {"PaddingSize", "Same"}, {"HasBiases", false}}});
-  INFO(c.name);
-  nlohmann::json options = c.options;
-  options["Input"] = c.example;
-  options["BiasesInitializer"] = "NarrowNormal";
-  LayerNet conv = ConvolutionLayer(options);
-  conv.initialize(5);
-  Random random(3, c.name);
-  const Array x = random_uniform(with_batch(2, c.example), random, -2, 2);
-  const Array w = random_normal(conv.port_shape("Output").with_batch(2), random);
-  const Gradients g = conv.gradients(x, w);
-  constexpr double kStep = 1e-2;
-  // Central differences of a function that is linear in each argument are exact but for rounding:
-  // the allowance is relative to the largest gradient.
-  auto check = [&](const std::string& what, const Array& analytic, const std::vector<double>& numeric) {
-    double scale = 0;
-    for (double v : numeric) scale = std::max(scale, std::abs(v));
-    NETKIT_CHECK_REPORT(compare_gradient(what, analytic, numeric, {1e-3, 1e-3 * scale}).report);
-    Array wrong = analytic;  // a gradient 10% off fails
-    for (int64_t i = 0; i < wrong.size(); ++i) wrong[i] *= 1.1f;
-    CHECK_FALSE(compare_gradient(what, wrong, numeric, {1e-3, 1e-3 * scale}).ok());
-  };
-  check("dL/dInput", g.input(), numeric_input_gradient(conv, x, w, Mode::Test, kStep));
-  check("dL/dWeights", g.arrays.at("Weights"), numeric_array_gradient(conv, "Weights", x, w, Mode::Test, kStep));
-  if (conv.has_array("Biases"))
-    check("dL/dBiases", g.arrays.at("Biases"), numeric_array_gradient(conv, "Biases", x, w, Mode::Test, kStep));
 }
 
 TEST_CASE("Convolution 3-D: depth 1 with kernel depth 1 is the 2-D convolution", "[convolution][volume]") {
