@@ -1,9 +1,9 @@
-#include "core/array.h"
+#include <netkit/core/array.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -31,15 +31,13 @@ namespace {
 
 // Flattens a nested list, recording the dimensions of the first element at each level and
 // rejecting ragged lists.
-void flatten(double v, size_t, std::vector<int64_t>&, std::vector<float>& out) {
-  out.push_back(static_cast<float>(v));
-}
+void flatten(double v, size_t, std::vector<int64_t>&, std::vector<float>& out) { out.push_back(static_cast<float>(v)); }
 
 template <class L>
-void flatten(const std::initializer_list<L>& list, size_t level, std::vector<int64_t>& dims,
-             std::vector<float>& out) {
+void flatten(const std::initializer_list<L>& list, size_t level, std::vector<int64_t>& dims, std::vector<float>& out) {
   int64_t n = static_cast<int64_t>(list.size());
-  if (dims.size() <= level) dims.push_back(n);
+  if (dims.size() <= level)
+    dims.push_back(n);
   else if (dims[level] != n)
     throw ShapeError("array literal, level " + std::to_string(level + 1), "ragged nested list",
                      std::to_string(dims[level]) + " elements", std::to_string(n));
@@ -57,10 +55,8 @@ Array from_literal(const std::initializer_list<L>& list) {
 }  // namespace
 
 Array::Array(std::initializer_list<std::initializer_list<double>> v) : Array(from_literal(v)) {}
-Array::Array(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v)
-    : Array(from_literal(v)) {}
-Array::Array(
-    std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> v)
+Array::Array(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v) : Array(from_literal(v)) {}
+Array::Array(std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> v)
     : Array(from_literal(v)) {}
 
 Array Array::reshaped(std::vector<int64_t> dims) const {

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/shape.h"
+#include <netkit/core/shape.h>
 
 namespace netkit {
 
@@ -24,9 +24,13 @@ struct AlignedAllocator {
   T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
   void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
   template <class U>
-  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  bool operator==(const AlignedAllocator<U>&) const {
+    return true;
+  }
   template <class U>
-  bool operator!=(const AlignedAllocator<U>&) const { return false; }
+  bool operator!=(const AlignedAllocator<U>&) const {
+    return false;
+  }
 };
 
 using FloatBuffer = std::vector<float, AlignedAllocator<float>>;
@@ -46,7 +50,8 @@ class Array {
   // Rank 1 is a template so that {{1}, {2}} reads as a 2 x 1 matrix; write {1.0, 2.5} (one
   // number type) at this level.
   template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
-  Array(std::initializer_list<T> v) : Array(std::vector<int64_t>{static_cast<int64_t>(v.size())}, std::vector<float>(v.begin(), v.end())) {}
+  Array(std::initializer_list<T> v)
+      : Array(std::vector<int64_t>{static_cast<int64_t>(v.size())}, std::vector<float>(v.begin(), v.end())) {}
   Array(std::initializer_list<std::initializer_list<double>> v);
   Array(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v);
   Array(std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> v);

@@ -1,4 +1,4 @@
-#include "core/atomic_file.h"
+#include <netkit/core/atomic_file.h>
 
 #include <cstdio>
 

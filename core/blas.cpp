@@ -1,11 +1,11 @@
-#include "core/blas.h"
+#include <netkit/core/blas.h>
 
 #include <cblas.h>
 
 #include <limits>
 #include <string>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit::blas {
 
@@ -21,8 +21,8 @@ blasint checked(int64_t n, const char* name) {
 
 }  // namespace
 
-void sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+void sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               checked(m, "m"), checked(n, "n"), checked(k, "k"), alpha, a, checked(lda, "lda"), b, checked(ldb, "ldb"),
               beta, c, checked(ldc, "ldc"));

@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -6,8 +6,7 @@
 
 namespace netkit {
 
-Error::Error(std::string where, std::string problem, std::string expected, std::string got,
-             std::string hint)
+Error::Error(std::string where, std::string problem, std::string expected, std::string got, std::string hint)
     : where_(std::move(where)),
       problem_(std::move(problem)),
       expected_(std::move(expected)),

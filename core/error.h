@@ -11,8 +11,7 @@ namespace netkit {
 
 class Error : public std::exception {
  public:
-  Error(std::string where, std::string problem, std::string expected = {}, std::string got = {},
-        std::string hint = {});
+  Error(std::string where, std::string problem, std::string expected = {}, std::string got = {}, std::string hint = {});
 
   const char* what() const noexcept override { return message_.c_str(); }
   const std::string& where() const { return where_; }
@@ -30,19 +29,33 @@ class Error : public std::exception {
 };
 
 // Invalid option or argument when a layer or object is constructed.
-class OptionError : public Error { using Error::Error; };
+class OptionError : public Error {
+  using Error::Error;
+};
 // Shapes that cannot be inferred or do not agree.
-class ShapeError : public Error { using Error::Error; };
+class ShapeError : public Error {
+  using Error::Error;
+};
 // Arrays missing, not initializable, or of the wrong size or content.
-class InitializationError : public Error { using Error::Error; };
+class InitializationError : public Error {
+  using Error::Error;
+};
 // Evaluation failures (wrong batch shapes, uninitialized net).
-class EvaluationError : public Error { using Error::Error; };
+class EvaluationError : public Error {
+  using Error::Error;
+};
 // Evaluation would produce NaN or infinity (e.g. a negative MovingVariance).
-class NumericalError : public EvaluationError { using EvaluationError::EvaluationError; };
+class NumericalError : public EvaluationError {
+  using EvaluationError::EvaluationError;
+};
 // Model files and JSON documents that cannot be read.
-class FormatError : public Error { using Error::Error; };
+class FormatError : public Error {
+  using Error::Error;
+};
 // Training-loop failures.
-class TrainingError : public Error { using Error::Error; };
+class TrainingError : public Error {
+  using Error::Error;
+};
 
 // Quotes a name for messages: "Epsilon" -> "\"Epsilon\"".
 std::string in_quotes(const std::string& name);

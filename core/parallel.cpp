@@ -1,11 +1,11 @@
-#include "core/parallel.h"
+#include <netkit/core/parallel.h>
 
 #include <omp.h>
 
 #include <cstdlib>
 #include <string>
 
-#include "core/blas.h"
+#include <netkit/core/blas.h>
 
 namespace netkit {
 

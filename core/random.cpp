@@ -1,4 +1,4 @@
-#include "core/random.h"
+#include <netkit/core/random.h>
 
 #include <cmath>
 #include <limits>

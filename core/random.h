@@ -16,10 +16,10 @@ class Random {
   Random(uint64_t seed, const std::string& stream_name);
 
   uint64_t next_u64();
-  double uniform();                           // [0, 1)
-  double uniform(double lo, double hi);       // [lo, hi)
-  double normal();                            // mean 0, standard deviation 1
-  uint64_t below(uint64_t n);                 // uniform integer in [0, n), unbiased
+  double uniform();                      // [0, 1)
+  double uniform(double lo, double hi);  // [lo, hi)
+  double normal();                       // mean 0, standard deviation 1
+  uint64_t below(uint64_t n);            // uniform integer in [0, n), unbiased
 
   // The whole generator state, for checkpoints.
   struct State {

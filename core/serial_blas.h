@@ -3,8 +3,8 @@
 // in one thread and sums in the same order for every thread count (DESIGN.md section 8).
 #pragma once
 
-#include "core/blas.h"
-#include "core/parallel.h"
+#include <netkit/core/blas.h>
+#include <netkit/core/parallel.h>
 
 namespace netkit {
 

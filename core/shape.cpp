@@ -1,8 +1,8 @@
-#include "core/shape.h"
+#include <netkit/core/shape.h>
 
 #include <limits>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -11,15 +11,12 @@ Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(d
 Shape::Shape(std::vector<int64_t> dims) : rank_known_(true), dims_(std::move(dims)) {
   for (int64_t d : dims_) {
     if (d < 1 && d != kUnknownDim) {
-      throw ShapeError("shape " + dims_to_string(dims_), "invalid dimension",
-                       "dimensions >= 1", std::to_string(d));
+      throw ShapeError("shape " + dims_to_string(dims_), "invalid dimension", "dimensions >= 1", std::to_string(d));
     }
   }
 }
 
-Shape Shape::of_rank(int64_t rank) {
-  return Shape(std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim));
-}
+Shape Shape::of_rank(int64_t rank) { return Shape(std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim)); }
 
 int64_t Shape::rank() const {
   if (!rank_known_) throw ShapeError("shape", "rank is not known", "a known rank", "[...]");
@@ -76,7 +73,8 @@ std::string dims_to_string(const std::vector<int64_t>& dims) {
 int64_t checked_product(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
-    if (d < 0) throw ShapeError("shape " + dims_to_string(dims), "negative dimension", "dimensions >= 0", std::to_string(d));
+    if (d < 0)
+      throw ShapeError("shape " + dims_to_string(dims), "negative dimension", "dimensions >= 0", std::to_string(d));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
       throw ShapeError("shape " + dims_to_string(dims), "too many elements", "a product below 2^63", "overflow");
     n *= d;

@@ -1,10 +1,10 @@
-#include "graph/array_json.h"
+#include <netkit/graph/array_json.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -40,7 +40,8 @@ void flatten_list(const nlohmann::json& v, size_t level, std::vector<int64_t>& d
     if (!out.empty()) throw FormatError(where, "ragged nested list", "a number", "a list");
     dims.push_back(n);
   } else if (level > dims.size() || dims[level] != n) {
-    throw FormatError(where, "ragged nested list", std::to_string(dims[level]) + " elements at level " + std::to_string(level + 1),
+    throw FormatError(where, "ragged nested list",
+                      std::to_string(dims[level]) + " elements at level " + std::to_string(level + 1),
                       std::to_string(n));
   }
   for (const auto& item : v) flatten_list(item, level + 1, dims, out, where);
@@ -58,12 +59,16 @@ nlohmann::json shape_to_json(const Shape& shape) {
 Shape shape_from_json(const nlohmann::json& value, const std::string& where) {
   if (value.is_null()) return Shape();
   if (value.is_number_integer()) return Shape{value.get<int64_t>()};
-  if (!value.is_array()) throw FormatError(where, "wrong type for a shape", "a list of dimensions", json_type_name(value));
+  if (!value.is_array())
+    throw FormatError(where, "wrong type for a shape", "a list of dimensions", json_type_name(value));
   std::vector<int64_t> dims;
   for (const auto& d : value) {
-    if (d.is_null()) dims.push_back(kUnknownDim);
-    else if (d.is_number_integer() && d.get<int64_t>() >= 1) dims.push_back(d.get<int64_t>());
-    else throw FormatError(where, "invalid dimension", "integers >= 1 (or null for unknown)", d.dump());
+    if (d.is_null())
+      dims.push_back(kUnknownDim);
+    else if (d.is_number_integer() && d.get<int64_t>() >= 1)
+      dims.push_back(d.get<int64_t>());
+    else
+      throw FormatError(where, "invalid dimension", "integers >= 1 (or null for unknown)", d.dump());
   }
   return Shape(dims);
 }
@@ -134,19 +139,25 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
     flatten_list(value, 0, dims, values, where);
     return Array(dims, values);
   }
-  if (!value.is_object()) throw FormatError(where, "wrong type for an array", "an object or a number list", json_type_name(value));
+  if (!value.is_object())
+    throw FormatError(where, "wrong type for an array", "an object or a number list", json_type_name(value));
   for (auto it = value.begin(); it != value.end(); ++it)
     if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data")
-      throw FormatError(where, "unknown key " + in_quotes(it.key()), "\"dtype\", \"shape\" and \"data\"", in_quotes(it.key()));
+      throw FormatError(where, "unknown key " + in_quotes(it.key()), "\"dtype\", \"shape\" and \"data\"",
+                        in_quotes(it.key()));
   for (const char* key : {"dtype", "shape", "data"})
-    if (!value.contains(key)) throw FormatError(where, "missing key " + in_quotes(key), "\"dtype\", \"shape\" and \"data\"", value.dump().substr(0, 80));
+    if (!value.contains(key))
+      throw FormatError(where, "missing key " + in_quotes(key), "\"dtype\", \"shape\" and \"data\"",
+                        value.dump().substr(0, 80));
   if (value["dtype"] != "float32")
     throw FormatError(where + "/dtype", "unsupported dtype", "\"float32\"", value["dtype"].dump());
   const Shape shape = shape_from_json(value["shape"], where + "/shape");
-  if (!shape.known()) throw FormatError(where + "/shape", "array shape must be fully known", "a list of integers", value["shape"].dump());
+  if (!shape.known())
+    throw FormatError(where + "/shape", "array shape must be fully known", "a list of integers", value["shape"].dump());
   const int64_t n = checked_product(shape.dims());
   if (n > kMaxElements)
-    throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements", std::to_string(n));
+    throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements",
+                      std::to_string(n));
   const auto& data = value["data"];
   // Lengths are checked before anything is allocated: a small file cannot ask for gigabytes.
   if (data.is_string() && data.get_ref<const std::string&>().size() != static_cast<size_t>((n * 4 + 2) / 3 * 4))
@@ -156,18 +167,20 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
   if (!data.is_string() && !data.is_array())
     throw FormatError(where + "/data", "wrong type", "a base64 string or a number list", json_type_name(data));
   if (data.is_array() && static_cast<int64_t>(data.size()) != n)
-    throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(), std::to_string(n) + " values",
-                      std::to_string(data.size()));
+    throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(),
+                      std::to_string(n) + " values", std::to_string(data.size()));
   Array out(shape);
   if (data.is_string()) {
     const std::string& text = data.get_ref<const std::string&>();
     const std::string bytes = base64_decode(text, where + "/data");
     for (int64_t i = 0; i < n; ++i) {
       uint32_t u = 0;
-      for (int b = 0; b < 4; ++b) u |= uint32_t(static_cast<unsigned char>(bytes[static_cast<size_t>(i * 4 + b)])) << (8 * b);
+      for (int b = 0; b < 4; ++b)
+        u |= uint32_t(static_cast<unsigned char>(bytes[static_cast<size_t>(i * 4 + b)])) << (8 * b);
       std::memcpy(out.data() + i, &u, 4);
       if (!std::isfinite(out[i]))
-        throw FormatError(where + "/data", "value " + std::to_string(i) + " is not finite", "finite float32 values", number_text(out[i]));
+        throw FormatError(where + "/data", "value " + std::to_string(i) + " is not finite", "finite float32 values",
+                          number_text(out[i]));
     }
     return out;
   }

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "core/shape.h"
+#include <netkit/core/array.h>
+#include <netkit/core/shape.h>
 
 namespace netkit {
 

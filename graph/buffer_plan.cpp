@@ -1,4 +1,4 @@
-#include "graph/buffer_plan.h"
+#include <netkit/graph/buffer_plan.h>
 
 #include <algorithm>
 #include <numeric>
@@ -24,11 +24,16 @@ BufferAssignment assign_buffers(const std::vector<int64_t>& elements, const std:
     for (size_t s = 0; s < busy_until.size(); ++s) {
       if (busy_until[s] >= birth[v]) continue;  // still live when v is written
       const bool fits = out.slot_elements[s] >= elements[v];
-      if (best < 0) { best = static_cast<int>(s); continue; }
+      if (best < 0) {
+        best = static_cast<int>(s);
+        continue;
+      }
       const bool best_fits = out.slot_elements[best] >= elements[v];
       // Prefer the smallest slot that fits; else the largest one (the least growth).
-      if (fits && (!best_fits || out.slot_elements[s] < out.slot_elements[best])) best = static_cast<int>(s);
-      else if (!fits && !best_fits && out.slot_elements[s] > out.slot_elements[best]) best = static_cast<int>(s);
+      if (fits && (!best_fits || out.slot_elements[s] < out.slot_elements[best]))
+        best = static_cast<int>(s);
+      else if (!fits && !best_fits && out.slot_elements[s] > out.slot_elements[best])
+        best = static_cast<int>(s);
     }
     if (best < 0) {
       best = static_cast<int>(busy_until.size());

@@ -8,9 +8,9 @@
 namespace netkit {
 
 struct BufferAssignment {
-  std::vector<int> slot_of;              // per value; -1 for values that need no buffer
-  std::vector<int64_t> slot_elements;    // per slot, per example
-  int64_t total_elements() const;        // per example, over all slots
+  std::vector<int> slot_of;            // per value; -1 for values that need no buffer
+  std::vector<int64_t> slot_elements;  // per slot, per example
+  int64_t total_elements() const;      // per example, over all slots
 };
 
 // Value v lives from step birth[v] (written) to step death[v] (last read), inclusive; a value

@@ -1,12 +1,12 @@
-#include "graph/executor.h"
+#include <netkit/graph/executor.h>
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -21,7 +21,7 @@ struct Executor::Run {
   std::vector<std::vector<Array>> saved;  // per step
   std::vector<const float*> inputs;       // per value: the batch for net inputs
   std::vector<Array> input_copies;        // kept for backward, which may run after the caller's batches are gone
-  NetGradients gradients;  // kept across batches: refilled, not reallocated, by each backward
+  NetGradients gradients;                 // kept across batches: refilled, not reallocated, by each backward
   Mode mode = Mode::Test;
   uint64_t seed = 0;
   bool ready_for_backward = false;
@@ -52,8 +52,8 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
   int64_t batch = -1;
   for (const auto& [name, batch_array] : inputs)
     if (std::find(net_plan.input_names.begin(), net_plan.input_names.end(), name) == net_plan.input_names.end())
-      throw EvaluationError("net", "unknown input port " + in_quotes(name), "one of " + join_names(net_plan.input_names),
-                            in_quotes(name));
+      throw EvaluationError("net", "unknown input port " + in_quotes(name),
+                            "one of " + join_names(net_plan.input_names), in_quotes(name));
   for (size_t i = 0; i < net_plan.input_names.size(); ++i) {
     const std::string& port = net_plan.input_names[i];
     const std::string at = "net, port " + in_quotes(port);
@@ -63,15 +63,17 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
       throw EvaluationError(at, "no data for this port", "a batch of " + expected.to_string(), "none");
     const Array& b = it->second;
     if (b.rank() < 1 || b.dims()[0] < 1)
-      throw EvaluationError(at, "batch has no examples", "a batch of " + expected.to_string(), "dims " + dims_to_string(b.dims()));
+      throw EvaluationError(at, "batch has no examples", "a batch of " + expected.to_string(),
+                            "dims " + dims_to_string(b.dims()));
     if (batch >= 0 && b.dims()[0] != batch)
       throw EvaluationError(at, "batch size differs from the other ports", std::to_string(batch) + " examples",
                             std::to_string(b.dims()[0]));
     batch = b.dims()[0];
     const Shape example(std::vector<int64_t>(b.dims().begin() + 1, b.dims().end()));
     if (!Shape::unify(expected, example))
-      throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + expected.to_string(),
-                            "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(b.dims()) + ")");
+      throw EvaluationError(
+          at, "batch does not match the port shape", "examples of shape " + expected.to_string(),
+          "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(b.dims()) + ")");
     b.require_finite(at, "input");
     shapes[port] = example;
   }
@@ -132,8 +134,10 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     const Array& batch_array = inputs.at(r.plan.input_names[i]);
     Array& copy = r.input_copies[i];
     if (for_backward) {
-      if (copy.dims() == batch_array.dims()) std::memcpy(copy.data(), batch_array.data(), sizeof(float) * static_cast<size_t>(copy.size()));
-      else copy = batch_array;
+      if (copy.dims() == batch_array.dims())
+        std::memcpy(copy.data(), batch_array.data(), sizeof(float) * static_cast<size_t>(copy.size()));
+      else
+        copy = batch_array;
     }
     r.inputs[r.plan.input_values[i]] = for_backward ? copy.data() : batch_array.data();
   }
@@ -194,8 +198,8 @@ std::map<std::string, Array> Executor::forward(const std::map<std::string, Array
 
 const NetGradients& Executor::backward(const std::map<std::string, Array>& output_gradients) {
   if (!run_ || !run_->ready_for_backward)
-    throw EvaluationError("net", "backward without a forward pass to differentiate", "forward(..., for_backward = true) first",
-                          "no such pass");
+    throw EvaluationError("net", "backward without a forward pass to differentiate",
+                          "forward(..., for_backward = true) first", "no such pass");
   Run& r = *run_;
   const Plan& plan = r.plan;
   if (!r.gradients_sized) {
@@ -259,7 +263,8 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
     for (const auto& d : step.decls) {
       if (d.role == ArrayRole::Saved) continue;
       b.params.push_back(param_storage(step, d.name)->data());
-      b.param_grads.push_back(d.role == ArrayRole::Learnable ? array_gradients.at(step.array_key(d.name)).data() : nullptr);
+      b.param_grads.push_back(d.role == ArrayRole::Learnable ? array_gradients.at(step.array_key(d.name)).data()
+                                                             : nullptr);
     }
     for (auto& saved : r.saved[s]) b.saved.push_back(saved.data());
     b.seed = step_seed(r.seed, s);
@@ -269,10 +274,13 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
     const int v = plan.input_values[i];
     auto it = r.gradients.inputs.find(plan.input_names[i]);
     if (it == r.gradients.inputs.end())
-      it = r.gradients.inputs.emplace(plan.input_names[i], Array::zeros(plan.values[v].shape.with_batch(r.batch))).first;
+      it =
+          r.gradients.inputs.emplace(plan.input_names[i], Array::zeros(plan.values[v].shape.with_batch(r.batch))).first;
     Array& g = it->second;
-    if (written[v]) std::memcpy(g.data(), grad[v], sizeof(float) * size_of(v));
-    else std::fill(g.data(), g.data() + g.size(), 0.0f);
+    if (written[v])
+      std::memcpy(g.data(), grad[v], sizeof(float) * size_of(v));
+    else
+      std::fill(g.data(), g.data() + g.size(), 0.0f);
   }
   return r.gradients;
 }

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "graph/buffer_plan.h"
-#include "graph/net.h"
-#include "graph/plan.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/buffer_plan.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/plan.h>
 
 namespace netkit {
 
@@ -38,7 +38,7 @@ struct ArrayRef {
 class Executor {
  public:
   explicit Executor(const Net& net);  // keeps a pointer: `net` must outlive the executor
-  explicit Executor(Net&&) = delete;   // so a temporary net is refused at compile time
+  explicit Executor(Net&&) = delete;  // so a temporary net is refused at compile time
   ~Executor();
   Executor(Executor&&) noexcept;
   Executor& operator=(Executor&&) noexcept;

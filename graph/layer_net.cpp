@@ -1,13 +1,13 @@
-#include "graph/layer_net.h"
+#include <netkit/graph/layer_net.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/array_json.h"
-#include "layers/option_reader.h"
-#include "layers/registry.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/layers/option_reader.h>
+#include <netkit/layers/registry.h>
 
 namespace netkit {
 
@@ -25,7 +25,8 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 }
 
 std::vector<std::string> param_names(const Layer& layer) {
-  LayerShapes probe{std::vector<Shape>(layer.input_ports().size()), std::vector<Shape>(layer.output_ports().size()), {}};
+  LayerShapes probe{
+      std::vector<Shape>(layer.input_ports().size()), std::vector<Shape>(layer.output_ports().size()), {}};
   std::vector<std::string> names;
   for (const auto& d : layer.arrays(probe))
     if (d.role != ArrayRole::Saved) names.push_back(d.name);
@@ -57,21 +58,27 @@ LayerNet::LayerNet(LayerPtr layer, const nlohmann::json& net_options) : layer_(s
   const auto ports_in = layer_->input_ports(), ports_out = layer_->output_ports();
   for (const auto& ports : {ports_in, ports_out})
     for (const auto& port : ports)
-      if (const auto* v = reader.raw(port)) fixed_ports_[port] = as_option(reader.where(port), [&] { return shape_from_json(*v, ""); });
+      if (const auto* v = reader.raw(port))
+        fixed_ports_[port] = as_option(reader.where(port), [&] { return shape_from_json(*v, ""); });
   for (const auto& name : param_names(*layer_))
-    if (const auto* v = reader.raw(name)) arrays_[name] = as_option(reader.where(name), [&] { return array_from_json(*v, ""); });
+    if (const auto* v = reader.raw(name))
+      arrays_[name] = as_option(reader.where(name), [&] { return array_from_json(*v, ""); });
   if (const auto* v = reader.raw(kMultipliers)) {
     if (v->is_number()) {
       set_learning_rate_multiplier(v->get<double>());
     } else if (v->is_object()) {
       for (auto it = v->begin(); it != v->end(); ++it) {
         if (!it->is_number())
-          throw OptionError(reader.where(kMultipliers) + ", " + in_quotes(it.key()), "wrong type", "a number", json_type_name(*it));
-        if (it.key() == "*") set_learning_rate_multiplier(it->get<double>());  // the layer-wide value
-        else set_learning_rate_multiplier(it.key(), it->get<double>());
+          throw OptionError(reader.where(kMultipliers) + ", " + in_quotes(it.key()), "wrong type", "a number",
+                            json_type_name(*it));
+        if (it.key() == "*")
+          set_learning_rate_multiplier(it->get<double>());  // the layer-wide value
+        else
+          set_learning_rate_multiplier(it.key(), it->get<double>());
       }
     } else {
-      throw OptionError(reader.where(kMultipliers), "wrong type", "a number or an object of array names", json_type_name(*v));
+      throw OptionError(reader.where(kMultipliers), "wrong type", "a number or an object of array names",
+                        json_type_name(*v));
     }
   }
   reader.finish();
@@ -89,7 +96,8 @@ LayerNet LayerNet::create(const std::string& type, const nlohmann::json& options
   net_keys.push_back(kMultipliers);
   nlohmann::json own = nlohmann::json::object(), net = nlohmann::json::object();
   if (options.is_object())
-    for (auto it = options.begin(); it != options.end(); ++it) (contains(net_keys, it.key()) ? net : own)[it.key()] = *it;
+    for (auto it = options.begin(); it != options.end(); ++it)
+      (contains(net_keys, it.key()) ? net : own)[it.key()] = *it;
   return LayerNet(make_layer(type, own), net);
 }
 
@@ -98,7 +106,8 @@ nlohmann::json LayerNet::default_options(const std::string& type) { return creat
 void LayerNet::infer() {
   LayerShapes s;
   for (const auto& p : layer_->input_ports()) s.inputs.push_back(fixed_ports_.count(p) ? fixed_ports_.at(p) : Shape());
-  for (const auto& p : layer_->output_ports()) s.outputs.push_back(fixed_ports_.count(p) ? fixed_ports_.at(p) : Shape());
+  for (const auto& p : layer_->output_ports())
+    s.outputs.push_back(fixed_ports_.count(p) ? fixed_ports_.at(p) : Shape());
   for (const auto& [name, value] : arrays_) s.arrays[name] = Shape(value.dims());
   with_location(where(), [&] { layer_->infer_shapes(s); });
   for (const auto& [name, value] : arrays_) {
@@ -240,8 +249,9 @@ LayerNet::Forward LayerNet::run_forward(const std::vector<const Array*>& batches
     const Shape example(std::vector<int64_t>(batch.dims().begin() + 1, batch.dims().end()));
     const auto joined = Shape::unify(f.shapes.inputs[p], example);
     if (!joined)
-      throw EvaluationError(at, "batch does not match the port shape", "examples of shape " + f.shapes.inputs[p].to_string(),
-                            "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(batch.dims()) + ")");
+      throw EvaluationError(
+          at, "batch does not match the port shape", "examples of shape " + f.shapes.inputs[p].to_string(),
+          "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(batch.dims()) + ")");
     f.shapes.inputs[p] = *joined;
     batch.require_finite(at, "input");
   }
@@ -257,8 +267,10 @@ LayerNet::Forward LayerNet::run_forward(const std::vector<const Array*>& batches
   f.output = Array::zeros(f.shapes.outputs.at(0).with_batch(n));
   f.args.outputs = {f.output.data()};
   for (const auto& d : f.decls) {
-    if (d.role == ArrayRole::Saved) f.saved.emplace_back(d.shape);
-    else f.args.params.push_back(arrays_.at(d.name).data());
+    if (d.role == ArrayRole::Saved)
+      f.saved.emplace_back(d.shape);
+    else
+      f.args.params.push_back(arrays_.at(d.name).data());
   }
   for (auto& s : f.saved) f.args.saved.push_back(s.data());
   with_location(where(), [&] { layer_->forward(f.args); });
@@ -385,7 +397,8 @@ LayerInfo LayerNet::information() const {
   for (size_t i = 0; i < outs.size(); ++i) info.outputs.push_back({outs[i], shapes_.outputs[i]});
   for (const auto& d : param_decls()) {
     const int64_t n = d.shape.known() ? d.shape.num_elements() : -1;
-    info.arrays.push_back({d.name, d.shape, d.role, n, has_array(d.name), learning_rate_multiplier(d.name), d.l2_factor});
+    info.arrays.push_back(
+        {d.name, d.shape, d.role, n, has_array(d.name), learning_rate_multiplier(d.name), d.l2_factor});
     ++info.array_count;
     if (n > 0) info.total_elements += n;
   }

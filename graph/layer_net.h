@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "layers/layer.h"
+#include <netkit/core/array.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 
@@ -145,7 +145,9 @@ inline LayerNet ElementwiseLayer(const nlohmann::json& options = nullptr) {
 inline LayerNet RampLayer() { return LayerNet::create("Ramp"); }
 inline LayerNet TotalLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Total", options); }
 inline LayerNet CatenateLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Catenate", options); }
-inline LayerNet ConvolutionLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Convolution", options); }
+inline LayerNet ConvolutionLayer(const nlohmann::json& options = nullptr) {
+  return LayerNet::create("Convolution", options);
+}
 inline LayerNet PoolingLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Pooling", options); }
 inline LayerNet FlattenLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Flatten", options); }
 inline LayerNet ReshapeLayer(const nlohmann::json& options = nullptr) { return LayerNet::create("Reshape", options); }

@@ -1,25 +1,26 @@
-#include "graph/layer_net_json.h"
+#include <netkit/graph/layer_net_json.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
-#include "core/error.h"
-#include "graph/array_json.h"
-#include "layers/option_reader.h"
-#include "layers/registry.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/layers/option_reader.h>
+#include <netkit/layers/registry.h>
 
 namespace netkit {
 
 namespace {
 
-const char* const kRecordKeys[] = {"type", "options", "ports", "LearningRateMultipliers", "MovingUpdateCount", "arrays"};
-
+const char* const kRecordKeys[] = {"type",  "options", "ports", "LearningRateMultipliers", "MovingUpdateCount",
+                                   "arrays"};
 
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
-  if (it == object.end()) throw FormatError(where, "missing key " + in_quotes(key), "an object with " + in_quotes(key), "none");
+  if (it == object.end())
+    throw FormatError(where, "missing key " + in_quotes(key), "an object with " + in_quotes(key), "none");
   return *it;
 }
 
@@ -46,11 +47,15 @@ nlohmann::json layer_net_to_json(const LayerNet& net) {
 }
 
 LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& where) {
-  if (!record.is_object()) throw FormatError(where.empty() ? "/" : where, "wrong type for a layer", "an object", json_type_name(record));
+  if (!record.is_object())
+    throw FormatError(where.empty() ? "/" : where, "wrong type for a layer", "an object", json_type_name(record));
   for (auto it = record.begin(); it != record.end(); ++it) {
     bool known = false;
     for (const char* k : kRecordKeys) known = known || it.key() == k;
-    if (!known) throw FormatError(where + "/" + it.key(), "unknown key", "one of type, options, ports, LearningRateMultipliers, MovingUpdateCount, arrays", in_quotes(it.key()));
+    if (!known)
+      throw FormatError(where + "/" + it.key(), "unknown key",
+                        "one of type, options, ports, LearningRateMultipliers, MovingUpdateCount, arrays",
+                        in_quotes(it.key()));
   }
   const auto& type = member(record, "type", where);
   if (!type.is_string()) throw FormatError(where + "/type", "wrong type", "a layer type name", json_type_name(type));
@@ -64,17 +69,20 @@ LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& wh
   nlohmann::json net_options = nlohmann::json::object();
   if (record.contains("ports")) {
     const auto& ports = record["ports"];
-    if (!ports.is_object()) throw FormatError(where + "/ports", "wrong type", "an object of port shapes", json_type_name(ports));
+    if (!ports.is_object())
+      throw FormatError(where + "/ports", "wrong type", "an object of port shapes", json_type_name(ports));
     for (auto it = ports.begin(); it != ports.end(); ++it) {
       shape_from_json(*it, where + "/ports/" + it.key());  // validates with the file location
       net_options[it.key()] = *it;
     }
   }
-  if (record.contains("LearningRateMultipliers")) net_options["LearningRateMultipliers"] = record["LearningRateMultipliers"];
+  if (record.contains("LearningRateMultipliers"))
+    net_options["LearningRateMultipliers"] = record["LearningRateMultipliers"];
   LayerNet net = at_pointer(where, [&] { return LayerNet(layer, net_options); });
   if (record.contains("arrays")) {
     const auto& arrays = record["arrays"];
-    if (!arrays.is_object()) throw FormatError(where + "/arrays", "wrong type", "an object of arrays", json_type_name(arrays));
+    if (!arrays.is_object())
+      throw FormatError(where + "/arrays", "wrong type", "an object of arrays", json_type_name(arrays));
     for (auto it = arrays.begin(); it != arrays.end(); ++it) {
       const std::string at = where + "/arrays/" + it.key();
       Array value = array_from_json(*it, at);
@@ -111,16 +119,20 @@ LayerNet load_layer_net(const std::string& path) {
   try {
     doc = nlohmann::json::parse(buffer.str());
   } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(path, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "byte " + std::to_string(e.byte));
+    throw FormatError(path, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file",
+                      "byte " + std::to_string(e.byte));
   }
   if (!doc.is_object()) throw FormatError(path + ": /", "wrong type", "an object", json_type_name(doc));
   if (!doc.contains("format") || doc["format"] != "netkit")  // any type: value() would throw on a non-string
-    throw FormatError(path + ": /format", "not a netkit model file", "\"netkit\"", doc.contains("format") ? doc["format"].dump() : "none");
+    throw FormatError(path + ": /format", "not a netkit model file", "\"netkit\"",
+                      doc.contains("format") ? doc["format"].dump() : "none");
   const auto& version = member(doc, "version", path + ": /");
-  if (!version.is_number_integer()) throw FormatError(path + ": /version", "wrong type", "an integer", json_type_name(version));
+  if (!version.is_number_integer())
+    throw FormatError(path + ": /version", "wrong type", "an integer", json_type_name(version));
   if (version.get<int64_t>() > kModelFormatVersion || version.get<int64_t>() < 1)
-    throw FormatError(path + ": /version", "unsupported format version", "version " + std::to_string(kModelFormatVersion) + " or older",
-                      "version " + version.dump(), "Update netkit to read this file");
+    throw FormatError(path + ": /version", "unsupported format version",
+                      "version " + std::to_string(kModelFormatVersion) + " or older", "version " + version.dump(),
+                      "Update netkit to read this file");
   return layer_net_from_json(member(doc, "layer", path + ": /"), path + ": /layer");
 }
 

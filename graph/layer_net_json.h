@@ -4,14 +4,14 @@
 // base64 float32). Loading validates everything and names the JSON pointer of what is wrong.
 #pragma once
 
-#include "core/atomic_file.h"
-#include "core/error.h"
+#include <netkit/core/atomic_file.h>
+#include <netkit/core/error.h>
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "graph/layer_net.h"
+#include <netkit/graph/layer_net.h>
 
 namespace netkit {
 

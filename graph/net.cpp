@@ -1,14 +1,14 @@
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 #include <algorithm>
 #include <set>
 
-#include "core/error.h"
-#include "graph/array_json.h"
-#include "graph/executor.h"
-#include "graph/net_structure.h"
-#include "graph/plan.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net_structure.h>
+#include <netkit/graph/plan.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -65,8 +65,10 @@ void check_node_names(const std::string& where, const std::vector<std::string>& 
     const std::string at = where + ", node " + std::to_string(i + 1);
     if (names[i].empty()) throw OptionError(at, "empty node name", "a non-empty name", "\"\"");
     if (names[i].find('/') != std::string::npos)
-      throw OptionError(at, "node name contains \"/\" (the path separator)", "a name without \"/\"", in_quotes(names[i]));
-    if (!seen.insert(names[i]).second) throw OptionError(at, "duplicate node name", "unique names", in_quotes(names[i]));
+      throw OptionError(at, "node name contains \"/\" (the path separator)", "a name without \"/\"",
+                        in_quotes(names[i]));
+    if (!seen.insert(names[i]).second)
+      throw OptionError(at, "duplicate node name", "unique names", in_quotes(names[i]));
   }
 }
 
@@ -120,9 +122,12 @@ void Net::replan() { plan_ = std::make_shared<const Plan>(make_plan(*this)); }
 
 std::string Net::type() const {
   switch (kind_) {
-    case Kind::Layer: return leaf_->type();
-    case Kind::Chain: return "NetChain";
-    case Kind::Graph: return "NetGraph";
+    case Kind::Layer:
+      return leaf_->type();
+    case Kind::Chain:
+      return "NetChain";
+    case Kind::Graph:
+      return "NetGraph";
   }
   return "";
 }
@@ -171,13 +176,15 @@ std::pair<std::vector<size_t>, NetPath> Net::resolve(const NetPath& path) const 
     size_t i = 0;
     if (key.index > 0) {
       if (static_cast<size_t>(key.index) > n->nodes_.size())
-        throw OptionError(at, "node index out of range", "1 to " + std::to_string(n->nodes_.size()), std::to_string(key.index));
+        throw OptionError(at, "node index out of range", "1 to " + std::to_string(n->nodes_.size()),
+                          std::to_string(key.index));
       i = static_cast<size_t>(key.index - 1);
     } else {
       auto it = std::find(n->names_.begin(), n->names_.end(), key.name);
       if (it == n->names_.end() && k + 1 == path.size()) break;  // a container's option (a port name)
       if (it == n->names_.end())
-        throw OptionError(at, "unknown node " + in_quotes(key.name), "one of " + join_names(n->names_), in_quotes(key.name));
+        throw OptionError(at, "unknown node " + in_quotes(key.name), "one of " + join_names(n->names_),
+                          in_quotes(key.name));
       i = static_cast<size_t>(it - n->names_.begin());
     }
     walked.push_back(n->names_[i]);
@@ -192,10 +199,11 @@ const Net& Net::at(const NetPath& path) const {
   const Net& node = node_at(idx);
   if (!rest.empty() && !node.is_layer())
     throw OptionError(idx.empty() ? type() : node_where(path_text(names_at(idx)), node.type()),
-                      "unknown node " + in_quotes(rest[0].name), "one of " + join_names(node.names_), in_quotes(rest[0].name));
+                      "unknown node " + in_quotes(rest[0].name), "one of " + join_names(node.names_),
+                      in_quotes(rest[0].name));
   if (!rest.empty())
-    throw OptionError(node_where(path_text(names_at(idx)), node.type()), "path goes past a layer",
-                      "a path to a node", "the extra key " + rest[0].to_string());
+    throw OptionError(node_where(path_text(names_at(idx)), node.type()), "path goes past a layer", "a path to a node",
+                      "the extra key " + rest[0].to_string());
   return node_at(idx);
 }
 
@@ -222,8 +230,8 @@ const Array& Net::shared_array(const std::string& name) const {
   if (it == shared_values_.end()) {
     std::vector<std::string> names;
     for (const auto& e : shared_values_) names.push_back(e.first);
-    throw OptionError(type(), "unknown shared array " + in_quotes(name), names.empty() ? "no shared arrays" : "one of " + join_names(names),
-                      in_quotes(name));
+    throw OptionError(type(), "unknown shared array " + in_quotes(name),
+                      names.empty() ? "no shared arrays" : "one of " + join_names(names), in_quotes(name));
   }
   if (!it->second)
     throw InitializationError("shared array " + in_quotes(name), "not initialized", "an initialized array", "no value",

@@ -17,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "graph/layer_net.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/layer_net.h>
 
 namespace netkit {
 
@@ -120,8 +120,8 @@ class Net {
   // Gradients with respect to the inputs and every learnable array (graph/executor.h) for the
   // given dL/d(output) by port; with none given, of L = the sum of the net's only output (e.g. a
   // loss per example).
-  NetGradients gradients(const std::map<std::string, Array>& inputs, const std::map<std::string, Array>& output_gradients = {},
-                         Mode mode = Mode::Test) const;
+  NetGradients gradients(const std::map<std::string, Array>& inputs,
+                         const std::map<std::string, Array>& output_gradients = {}, Mode mode = Mode::Test) const;
 
   // For the plan and the executor. The shared name behind an array path text relative to this
   // net ("block/lin/Weights"), if this net declares it shared; the storage of a shared array

@@ -2,19 +2,18 @@
 #include <algorithm>
 #include <set>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/array_json.h"
-#include "graph/executor.h"
-#include "graph/net.h"
-#include "graph/net_structure.h"
-#include "graph/plan.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_structure.h>
+#include <netkit/graph/plan.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
 namespace {
-
 
 const ArrayDecl* find_decl(const PlanStep& step, const std::string& name) {
   for (const auto& d : step.decls)
@@ -60,7 +59,8 @@ ArrayAt locate_array(const Net& net, const std::vector<size_t>& idx, const NetPa
   const ArrayDecl* d = find_decl(step, rest[0].name);
   if (!d)
     throw OptionError(node, "unknown array " + in_quotes(rest[0].name),
-                      param_names(step).empty() ? "no array name (this layer has no arrays)" : "one of " + join_names(param_names(step)),
+                      param_names(step).empty() ? "no array name (this layer has no arrays)"
+                                                : "one of " + join_names(param_names(step)),
                       in_quotes(rest[0].name));
   (void)net;
   return {idx, &step, d, node + ", array " + in_quotes(d->name)};
@@ -84,8 +84,10 @@ const Array& Net::array(const NetPath& path) const {
                       "a path to a layer, then an array name", "a path to a " + node_at(idx).type());
   const ArrayAt a = locate_array(*this, idx, rest, step_of(idx));
   auto sh = a.step->shared.find(a.decl->name);
-  const Array* value = sh != a.step->shared.end() ? node_at(sh->second.container).shared_storage(sh->second.name)
-                                                  : (node_at(idx).layer().has_array(a.decl->name) ? &node_at(idx).layer().array(a.decl->name) : nullptr);
+  const Array* value =
+      sh != a.step->shared.end()
+          ? node_at(sh->second.container).shared_storage(sh->second.name)
+          : (node_at(idx).layer().has_array(a.decl->name) ? &node_at(idx).layer().array(a.decl->name) : nullptr);
   if (!value)
     throw InitializationError(a.where, "not initialized", "an initialized array", "no value",
                               "Use initialize() or set the array");
@@ -104,9 +106,11 @@ void Net::set_array(const NetPath& path, Array value) {
   const Net saved = *this;
   try {
     auto sh = a.step->shared.find(a.decl->name);
-    if (sh != a.step->shared.end()) node_at(sh->second.container).shared_values_[sh->second.name] = std::move(value);
+    if (sh != a.step->shared.end())
+      node_at(sh->second.container).shared_values_[sh->second.name] = std::move(value);
     else
-      with_location(a.step->where, [&, &node_idx = idx] { node_at(node_idx).layer().set_array(a.decl->name, std::move(value)); });
+      with_location(a.step->where,
+                    [&, &node_idx = idx] { node_at(node_idx).layer().set_array(a.decl->name, std::move(value)); });
     replan_all();
   } catch (...) {
     *this = saved;  // a rejected array leaves the net as it was
@@ -119,15 +123,18 @@ nlohmann::json Net::option(const NetPath& path) const {
   const Net& node = node_at(idx);
   const std::string where = idx.empty() ? type() : node_where(path_text(names_at(idx)), node.type());
   if (rest.size() != 1 || rest[0].index > 0)
-    throw OptionError(where, "path does not end in an option name", "one option name", std::to_string(rest.size()) + " keys");
+    throw OptionError(where, "path does not end in an option name", "one option name",
+                      std::to_string(rest.size()) + " keys");
   const std::string& name = rest[0].name;
   if (!node.is_layer()) {
     // A container's options are its port shapes, as the plan sees them.
     const auto ports = node.input_ports(), outs = node.output_ports();
-    if (std::find(ports.begin(), ports.end(), name) == ports.end() && std::find(outs.begin(), outs.end(), name) == outs.end()) {
+    if (std::find(ports.begin(), ports.end(), name) == ports.end() &&
+        std::find(outs.begin(), outs.end(), name) == outs.end()) {
       std::vector<std::string> all = ports;
       all.insert(all.end(), outs.begin(), outs.end());
-      throw OptionError(where, "unknown option " + in_quotes(name), "a port name: one of " + join_names(all), in_quotes(name));
+      throw OptionError(where, "unknown option " + in_quotes(name), "a port name: one of " + join_names(all),
+                        in_quotes(name));
     }
     if (idx.empty()) return shape_to_json(port_shape(name));
     return shape_to_json(plan_->values[plan_->nested_ports.at(path_text(names_at(idx)) + ":" + name)].shape);
@@ -148,8 +155,9 @@ void Net::initialize(uint64_t seed, InitializeMode mode) {
       if (d.role == ArrayRole::Saved) continue;
       const std::string key = step.array_key(d.name);
       auto sh = step.shared.find(d.name);
-      const bool present = sh != step.shared.end() ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
-                                                   : node_at(step.node_indices).layer().has_array(d.name);
+      const bool present = sh != step.shared.end()
+                               ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
+                               : node_at(step.node_indices).layer().has_array(d.name);
       if ((mode == InitializeMode::Missing && present) || made.count(key)) continue;
       const std::string at = step.where + ", array " + in_quotes(d.name);
       if (!d.shape.known()) {
@@ -157,12 +165,14 @@ void Net::initialize(uint64_t seed, InitializeMode mode) {
         if (d.shape.rank_known())
           for (int64_t i = 0; i < d.shape.rank(); ++i)
             if (!d.shape.dim_known(i)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(i + 1);
-        const std::string which = !d.shape.rank_known()           ? "the rank"
+        const std::string which = !d.shape.rank_known()                    ? "the rank"
                                   : unknown.find(',') == std::string::npos ? "dimension " + unknown
                                                                            : "dimensions " + unknown;
-        throw InitializationError(at, "cannot initialize: " + which + " of the shape is unknown (" +
-                                          step.layer->unknown_shape_reason(d.name) + ")",
-                                  "a known shape", d.shape.to_string(), "Give the net's \"Input\" shape or the layer's options");
+        throw InitializationError(at,
+                                  "cannot initialize: " + which + " of the shape is unknown (" +
+                                      step.layer->unknown_shape_reason(d.name) + ")",
+                                  "a known shape", d.shape.to_string(),
+                                  "Give the net's \"Input\" shape or the layer's options");
       }
       Random random(seed, key);
       Array value = d.initializer.make(d.shape, random, at);
@@ -177,8 +187,10 @@ void Net::initialize(uint64_t seed, InitializeMode mode) {
         auto it = made.find(step.array_key(d.name));
         if (d.role == ArrayRole::Saved || it == made.end()) continue;
         auto sh = step.shared.find(d.name);
-        if (sh != step.shared.end()) node_at(sh->second.container).shared_values_[sh->second.name] = it->second;
-        else node_at(step.node_indices).layer().set_array(d.name, it->second);
+        if (sh != step.shared.end())
+          node_at(sh->second.container).shared_values_[sh->second.name] = it->second;
+        else
+          node_at(step.node_indices).layer().set_array(d.name, it->second);
       }
     replan_all();
   } catch (...) {
@@ -192,8 +204,9 @@ bool Net::initialized() const {
     for (const auto& d : step.decls) {
       if (d.role == ArrayRole::Saved) continue;
       auto sh = step.shared.find(d.name);
-      const bool present = sh != step.shared.end() ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
-                                                   : node_at(step.node_indices).layer().has_array(d.name);
+      const bool present = sh != step.shared.end()
+                               ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
+                               : node_at(step.node_indices).layer().has_array(d.name);
       if (!present) return false;
     }
   return true;
@@ -202,8 +215,10 @@ bool Net::initialized() const {
 void Net::share_array(const std::string& name, const std::vector<NetPath>& paths) {
   const std::string where = "shared array " + in_quotes(name);
   if (name.empty()) throw OptionError(where, "empty name", "a non-empty name", "\"\"");
-  if (shared_values_.count(name)) throw OptionError(where, "name already in use", "a new shared array name", in_quotes(name));
-  if (paths.size() < 2) throw OptionError(where, "too few arrays to share", "2 or more array paths", std::to_string(paths.size()));
+  if (shared_values_.count(name))
+    throw OptionError(where, "name already in use", "a new shared array name", in_quotes(name));
+  if (paths.size() < 2)
+    throw OptionError(where, "too few arrays to share", "2 or more array paths", std::to_string(paths.size()));
   std::vector<ArrayAt> users;
   std::optional<Array> value;
   for (const auto& path : paths) {
@@ -213,13 +228,15 @@ void Net::share_array(const std::string& name, const std::vector<NetPath>& paths
                         "a path to a " + node_at(idx).type());
     ArrayAt a = locate_array(*this, idx, rest, step_of(idx));
     if (a.decl->role != ArrayRole::Learnable || !a.decl->shareable)
-      throw OptionError(a.where, "cannot be shared", "a learnable array", std::string("a ") + role_name(a.decl->role) + " array",
+      throw OptionError(a.where, "cannot be shared", "a learnable array",
+                        std::string("a ") + role_name(a.decl->role) + " array",
                         "Each layer keeps its own moving statistics");
     if (!a.step->shared.empty() && a.step->shared.count(a.decl->name))
       throw OptionError(a.where, "already shared", "an array that is not shared yet",
                         "shared as " + in_quotes(a.step->shared.at(a.decl->name).key));
     if (!users.empty() && !Shape::unify(users[0].decl->shape, a.decl->shape))
-      throw ShapeError(where, "arrays of different shapes", users[0].decl->shape.to_string() + " (" + users[0].where + ")",
+      throw ShapeError(where, "arrays of different shapes",
+                       users[0].decl->shape.to_string() + " (" + users[0].where + ")",
                        a.decl->shape.to_string() + " (" + a.where + ")");
     const LayerNet& leaf = node_at(idx).layer();
     if (!value && leaf.has_array(a.decl->name)) value = leaf.array(a.decl->name);
@@ -242,7 +259,8 @@ void Net::share_array(const std::string& name, const std::vector<NetPath>& paths
 }
 
 void Net::share_layer_arrays(const std::string& name, const std::vector<NetPath>& layer_paths) {
-  if (layer_paths.empty()) throw OptionError("shared arrays " + in_quotes(name), "no layers", "2 or more layer paths", "none");
+  if (layer_paths.empty())
+    throw OptionError("shared arrays " + in_quotes(name), "no layers", "2 or more layer paths", "none");
   // A copy: each share_array below replans, which replaces the plan the step lives in.
   const std::vector<ArrayDecl> decls = step_of(resolve(layer_paths[0]).first).decls;
   for (const auto& d : decls) {
@@ -273,8 +291,8 @@ std::map<std::string, Array> Net::evaluate_batch(const std::map<std::string, Arr
   return executor.forward(inputs, mode);
 }
 
-NetGradients Net::gradients(const std::map<std::string, Array>& inputs, const std::map<std::string, Array>& output_gradients,
-                            Mode mode) const {
+NetGradients Net::gradients(const std::map<std::string, Array>& inputs,
+                            const std::map<std::string, Array>& output_gradients, Mode mode) const {
   Executor executor(*this);
   const auto outputs = executor.forward(inputs, mode, true);
   if (!output_gradients.empty()) return executor.backward(output_gradients);

@@ -1,10 +1,10 @@
-#include "graph/net_info.h"
+#include <netkit/graph/net_info.h>
 
 #include <algorithm>
 #include <set>
 #include <sstream>
 
-#include "graph/plan.h"
+#include <netkit/graph/plan.h>
 
 namespace netkit {
 
@@ -47,7 +47,9 @@ std::string shapes_text(const std::vector<std::string>& ports, const std::vector
   return out;
 }
 
-std::string pad(const std::string& s, size_t width) { return s + std::string(width > s.size() ? width - s.size() : 0, ' '); }
+std::string pad(const std::string& s, size_t width) {
+  return s + std::string(width > s.size() ? width - s.size() : 0, ' ');
+}
 
 }  // namespace
 
@@ -71,13 +73,14 @@ std::string layer_table(const Net& net) {
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
   const NetInfo info = information(net);
   std::ostringstream out;
-  out << net.type() << ": " << info.layer_count << " layers, " << info.array_count << " arrays, "
-      << info.total_elements << " elements\n";
+  out << net.type() << ": " << info.layer_count << " layers, " << info.array_count << " arrays, " << info.total_elements
+      << " elements\n";
   for (const auto& p : info.inputs) out << "  input  " << p.name << " " << p.shape.to_string() << "\n";
   for (const auto& p : info.outputs) out << "  output " << p.name << " " << p.shape.to_string() << "\n";
   for (const auto& row : rows) {
     std::string line;
-    for (size_t c = 0; c < row.size(); ++c) line += (c ? "  " : "") + (c + 1 < row.size() ? pad(row[c], width[c]) : row[c]);
+    for (size_t c = 0; c < row.size(); ++c)
+      line += (c ? "  " : "") + (c + 1 < row.size() ? pad(row[c], width[c]) : row[c]);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   }
@@ -88,7 +91,8 @@ namespace {
 
 std::string dot_id(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) out += c == '\n' ? std::string("\\n") : (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  for (char c : s)
+    out += c == '\n' ? std::string("\\n") : (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
   return out + "\"";
 }
 
@@ -100,24 +104,27 @@ std::string to_dot(const Net& net) {
   out << "digraph net {\n  rankdir=TB;\n  node [shape=box];\n";
   auto value_node = [&](int v) -> std::string {
     const PlanValue& value = plan.values[v];
-    if (value.producer >= 0) return dot_id(plan.steps[value.producer].path.empty() ? "layer" : plan.steps[value.producer].path);
+    if (value.producer >= 0)
+      return dot_id(plan.steps[value.producer].path.empty() ? "layer" : plan.steps[value.producer].path);
     for (size_t i = 0; i < plan.input_values.size(); ++i)
       if (plan.input_values[i] == v) return dot_id("in:" + plan.input_names[i]);
     return dot_id("?");
   };
-  for (const auto& name : plan.input_names) out << "  " << dot_id("in:" + name) << " [label=" << dot_id(name) << ", shape=ellipse];\n";
-  for (const auto& name : plan.output_names) out << "  " << dot_id("out:" + name) << " [label=" << dot_id(name) << ", shape=ellipse];\n";
+  for (const auto& name : plan.input_names)
+    out << "  " << dot_id("in:" + name) << " [label=" << dot_id(name) << ", shape=ellipse];\n";
+  for (const auto& name : plan.output_names)
+    out << "  " << dot_id("out:" + name) << " [label=" << dot_id(name) << ", shape=ellipse];\n";
   for (const auto& step : plan.steps) {
     const std::string id = step.path.empty() ? "layer" : step.path;
     out << "  " << dot_id(id) << " [label=" << dot_id(id + "\n" + step.layer->type()) << "];\n";
     const auto ports = step.layer->input_ports();
     for (size_t i = 0; i < step.inputs.size(); ++i)
-      out << "  " << value_node(step.inputs[i]) << " -> " << dot_id(id) << " [label="
-          << dot_id(ports[i] + " " + plan.values[step.inputs[i]].shape.to_string()) << "];\n";
+      out << "  " << value_node(step.inputs[i]) << " -> " << dot_id(id)
+          << " [label=" << dot_id(ports[i] + " " + plan.values[step.inputs[i]].shape.to_string()) << "];\n";
   }
   for (size_t i = 0; i < plan.output_values.size(); ++i)
-    out << "  " << value_node(plan.output_values[i]) << " -> " << dot_id("out:" + plan.output_names[i]) << " [label="
-        << dot_id(plan.values[plan.output_values[i]].shape.to_string()) << "];\n";
+    out << "  " << value_node(plan.output_values[i]) << " -> " << dot_id("out:" + plan.output_names[i])
+        << " [label=" << dot_id(plan.values[plan.output_values[i]].shape.to_string()) << "];\n";
   out << "}\n";
   return out.str();
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 namespace netkit {
 
@@ -23,8 +23,8 @@ struct NetArrayInfo {
 
 struct NetInfo {
   int64_t layer_count = 0;
-  int64_t array_count = 0;      // stored arrays: a shared array counts once
-  int64_t total_elements = 0;   // over arrays of known shape
+  int64_t array_count = 0;     // stored arrays: a shared array counts once
+  int64_t total_elements = 0;  // over arrays of known shape
   std::vector<NetArrayInfo> arrays;
   std::vector<PortInfo> inputs, outputs;
   std::map<std::string, int64_t> layer_types;  // type -> count

@@ -1,7 +1,7 @@
 // Writing nets as JSON model files, and the file-level plumbing: fast base64 of float32, text
 // parsing with large base64 strings kept out of the JSON library, atomic saves.
 // The reader (validation against the net's shapes) is in net_json_read.cpp.
-#include "graph/net_json.h"
+#include <netkit/graph/net_json.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "graph/array_json.h"
-#include "graph/layer_net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/graph/layer_net_json.h>
 
 namespace netkit {
 
@@ -132,7 +132,8 @@ struct Writer {
   nlohmann::json net(const Net& n) const {
     if (n.is_layer()) return layer(n.layer());
     nlohmann::json nodes = nlohmann::json::array();
-    for (size_t i = 0; i < n.nodes().size(); ++i) nodes.push_back({{"name", n.node_names()[i]}, {"net", net(n.nodes()[i])}});
+    for (size_t i = 0; i < n.nodes().size(); ++i)
+      nodes.push_back({{"name", n.node_names()[i]}, {"net", net(n.nodes()[i])}});
     nlohmann::json ports = nlohmann::json::object();
     for (const auto& [port, shape] : n.fixed_ports()) ports[port] = shape_to_json(shape);
     nlohmann::json shared = nlohmann::json::array();
@@ -141,9 +142,9 @@ struct Writer {
       if (const Array* value = n.shared_storage(name)) entry["array"] = array(*value);
       shared.push_back(std::move(entry));
     }
-    nlohmann::json record{{"type", n.type()},   {"nodes", nodes},
-                          {"ports", ports},     {"inputs", port_list(n, n.input_ports())},
-                          {"shared", shared},   {"outputs", port_list(n, n.output_ports())}};
+    nlohmann::json record{{"type", n.type()}, {"nodes", nodes},
+                          {"ports", ports},   {"inputs", port_list(n, n.input_ports())},
+                          {"shared", shared}, {"outputs", port_list(n, n.output_ports())}};
     if (n.kind() == Net::Kind::Graph) {
       nlohmann::json edges = nlohmann::json::array();
       for (const auto& e : n.edges()) edges.push_back({{"from", end(e.from)}, {"to", end(e.to)}});
@@ -210,7 +211,8 @@ nlohmann::json parse_text(const std::string& text, const std::string& where) {
       }
     }
     size_t next = j + 1;  // a key (followed by ':') stays: only values are put back
-    while (next < text.size() && (text[next] == ' ' || text[next] == '\n' || text[next] == '\t' || text[next] == '\r')) ++next;
+    while (next < text.size() && (text[next] == ' ' || text[next] == '\n' || text[next] == '\t' || text[next] == '\r'))
+      ++next;
     const bool key = next < text.size() && text[next] == ':';
     if (plain && !key && j < text.size() && j - begin >= kBlobChars) cuts.emplace_back(begin, j);
     i = j;  // the closing quote (or the end)
@@ -243,9 +245,11 @@ nlohmann::json parse_text(const std::string& text, const std::string& where) {
       const nlohmann::json original = nlohmann::json::parse(text);
       (void)original;
     } catch (const nlohmann::json::parse_error& e) {
-      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "byte " + std::to_string(e.byte));
+      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file",
+                        "byte " + std::to_string(e.byte));
     } catch (const nlohmann::json::exception& e) {
-      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file", "a value it cannot hold");
+      throw FormatError(at, "not valid JSON (" + std::string(e.what()) + ")", "a JSON model file",
+                        "a value it cannot hold");
     }
     throw std::logic_error("parse_text: a placeholder changed what parses");
   }

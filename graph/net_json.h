@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 namespace netkit {
 

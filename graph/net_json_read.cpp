@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "graph/array_json.h"
-#include "graph/layer_net_json.h"
-#include "graph/net_json.h"
-#include "graph/plan.h"
-#include "layers/option_reader.h"
-#include "layers/registry.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/graph/plan.h>
+#include <netkit/layers/option_reader.h>
+#include <netkit/layers/registry.h>
 
 namespace netkit {
 
@@ -44,14 +44,16 @@ std::string escape(const std::string& key) {
 
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
-  if (it == object.end()) throw FormatError(where, "missing key " + in_quotes(key), "an object with " + in_quotes(key), "none");
+  if (it == object.end())
+    throw FormatError(where, "missing key " + in_quotes(key), "an object with " + in_quotes(key), "none");
   return *it;
 }
 
 void only_keys(const nlohmann::json& object, const std::vector<std::string>& keys, const std::string& where) {
   for (auto it = object.begin(); it != object.end(); ++it)
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
-      throw FormatError(where + "/" + escape(it.key()), "unknown key", "one of " + join_names(keys), in_quotes(it.key()));
+      throw FormatError(where + "/" + escape(it.key()), "unknown key", "one of " + join_names(keys),
+                        in_quotes(it.key()));
 }
 
 const std::string& string_at(const nlohmann::json& v, const std::string& where, const char* what) {
@@ -62,12 +64,14 @@ const std::string& string_at(const nlohmann::json& v, const std::string& where, 
 // An array from the file; its data's length is checked against the shape before anything is
 // allocated, and base64 data takes the fast decoder (array_from_json gives the messages).
 Array read_array(const nlohmann::json& v, const std::string& where) {
-  if (v.is_object() && v.size() == 3 && v.contains("shape") && v.contains("data") && v.contains("dtype") && v["dtype"] == "float32") {
+  if (v.is_object() && v.size() == 3 && v.contains("shape") && v.contains("data") && v.contains("dtype") &&
+      v["dtype"] == "float32") {
     const Shape shape = shape_from_json(v["shape"], where + "/shape");
     if (shape.known()) {
       const int64_t n = at_pointer(where + "/shape", [&] { return checked_product(shape.dims()); });
       if (n > kMaxElements)
-        throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements", std::to_string(n));
+        throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements",
+                          std::to_string(n));
       const auto& data = v["data"];
       if (data.is_string()) {
         const size_t chars = data.get_ref<const std::string&>().size();
@@ -77,8 +81,8 @@ Array read_array(const nlohmann::json& v, const std::string& where) {
         Array out(shape);
         if (float32_from_base64(data.get_ref<const std::string&>(), out)) return out;
       } else if (data.is_array() && static_cast<int64_t>(data.size()) != n) {
-        throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(), std::to_string(n) + " values",
-                          std::to_string(data.size()));
+        throw FormatError(where + "/data", "data length does not match the shape " + shape.to_string(),
+                          std::to_string(n) + " values", std::to_string(data.size()));
       }
     }
   }
@@ -111,7 +115,8 @@ std::vector<std::string> known_types() {
   return types;
 }
 
-LayerNet read_layer(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, Loaded& loaded) {
+LayerNet read_layer(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx,
+                    Loaded& loaded) {
   const std::string type = record["type"].get<std::string>();
   nlohmann::json bare = nlohmann::json::object();  // everything but the arrays, legacy names renamed
   for (auto it = record.begin(); it != record.end(); ++it)
@@ -121,21 +126,25 @@ LayerNet read_layer(const nlohmann::json& record, const std::string& where, cons
     if (bare["options"].is_object()) {
       nlohmann::json& options = bare["options"];
       if (!options.contains("Interleaving")) options["Interleaving"] = false;  // files before the option
-      if (options.contains("L2Factors")) options["L2Factors"] = renamed_keys(type, options["L2Factors"], where + "/options/L2Factors");
+      if (options.contains("L2Factors"))
+        options["L2Factors"] = renamed_keys(type, options["L2Factors"], where + "/options/L2Factors");
     }
     if (bare.contains("LearningRateMultipliers"))
-      bare["LearningRateMultipliers"] = renamed_keys(type, bare["LearningRateMultipliers"], where + "/LearningRateMultipliers");
+      bare["LearningRateMultipliers"] =
+          renamed_keys(type, bare["LearningRateMultipliers"], where + "/LearningRateMultipliers");
   }
   LayerNet leaf = layer_net_from_json(bare, where);
   if (!record.contains("arrays")) return leaf;
   const auto& arrays = record["arrays"];
-  if (!arrays.is_object()) throw FormatError(where + "/arrays", "wrong type", "an object of arrays", json_type_name(arrays));
+  if (!arrays.is_object())
+    throw FormatError(where + "/arrays", "wrong type", "an object of arrays", json_type_name(arrays));
   for (auto it = arrays.begin(); it != arrays.end(); ++it) {
     const std::string at = where + "/arrays/" + escape(it.key());
     const Key key{idx, current_name(type, it.key())};
     if (!loaded.with_arrays) {
       if (loaded.leaf.count(key))
-        throw FormatError(at, "both a legacy name and its new name", "one of them", in_quotes(it.key()) + " and " + in_quotes(key.second));
+        throw FormatError(at, "both a legacy name and its new name", "one of them",
+                          in_quotes(it.key()) + " and " + in_quotes(key.second));
       loaded.leaf[key] = {at, read_array(*it, at)};
     } else {
       at_pointer(at, [&] { leaf.set_array(key.second, std::move(loaded.leaf.at(key).value)); });
@@ -154,11 +163,14 @@ NetPath split_path(const std::string& text) {
   }
 }
 
-Net read_net(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth, Loaded& loaded);
+Net read_net(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth,
+             Loaded& loaded);
 
 PortRef read_end(const nlohmann::json& v, const std::string& where, const std::vector<std::string>& names,
                  const std::vector<Net>& nodes, bool from) {
-  if (!v.is_object()) throw FormatError(where, "wrong type for an edge end", "an object with \"node\" and/or \"port\"", json_type_name(v));
+  if (!v.is_object())
+    throw FormatError(where, "wrong type for an edge end", "an object with \"node\" and/or \"port\"",
+                      json_type_name(v));
   only_keys(v, {"node", "port"}, where);
   if (v.empty()) throw FormatError(where, "empty edge end", "\"node\" and/or \"port\"", "{}");
   std::string node, port;
@@ -174,34 +186,41 @@ PortRef read_end(const nlohmann::json& v, const std::string& where, const std::v
       const Net& n = nodes[static_cast<size_t>(std::find(names.begin(), names.end(), node) - names.begin())];
       const auto ports = from ? n.output_ports() : n.input_ports();
       if (std::find(ports.begin(), ports.end(), port) == ports.end())
-        throw FormatError(where + "/port", "dangling edge: unknown " + std::string(from ? "output" : "input") + " port of " + in_quotes(node),
-                          "one of " + join_names(ports), in_quotes(port));
+        throw FormatError(
+            where + "/port",
+            "dangling edge: unknown " + std::string(from ? "output" : "input") + " port of " + in_quotes(node),
+            "one of " + join_names(ports), in_quotes(port));
     }
   }
   return PortRef(node, port);
 }
 
-void check_ports(const Net& net, const nlohmann::json& list, const std::vector<std::string>& ports, const std::string& where) {
+void check_ports(const Net& net, const nlohmann::json& list, const std::vector<std::string>& ports,
+                 const std::string& where) {
   if (!list.is_array()) throw FormatError(where, "wrong type", "a list of ports", json_type_name(list));
   if (list.size() != ports.size())
-    throw FormatError(where, "port list does not match the net", std::to_string(ports.size()) + " ports (" + join_names(ports) + ")",
-                      std::to_string(list.size()));
+    throw FormatError(where, "port list does not match the net",
+                      std::to_string(ports.size()) + " ports (" + join_names(ports) + ")", std::to_string(list.size()));
   for (size_t i = 0; i < ports.size(); ++i) {
     const std::string at = where + "/" + std::to_string(i);
-    if (!list[i].is_object()) throw FormatError(at, "wrong type", "an object with \"name\" and \"shape\"", json_type_name(list[i]));
+    if (!list[i].is_object())
+      throw FormatError(at, "wrong type", "an object with \"name\" and \"shape\"", json_type_name(list[i]));
     only_keys(list[i], {"name", "shape"}, at);
     const std::string& name = string_at(member(list[i], "name", at), at + "/name", "a port name");
-    if (name != ports[i]) throw FormatError(at + "/name", "port does not match the net", in_quotes(ports[i]), in_quotes(name));
+    if (name != ports[i])
+      throw FormatError(at + "/name", "port does not match the net", in_quotes(ports[i]), in_quotes(name));
     const Shape shape = shape_from_json(member(list[i], "shape", at), at + "/shape");
     if (!(shape == net.port_shape(name)))
-      throw FormatError(at + "/shape", "port shape does not match the net", net.port_shape(name).to_string(), shape.to_string());
+      throw FormatError(at + "/shape", "port shape does not match the net", net.port_shape(name).to_string(),
+                        shape.to_string());
   }
 }
 
 Net read_container(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth,
                    Loaded& loaded, bool graph) {
   if (depth > kMaxDepth)
-    throw FormatError(where, "containers nested too deeply", "at most " + std::to_string(kMaxDepth) + " levels", "more");
+    throw FormatError(where, "containers nested too deeply", "at most " + std::to_string(kMaxDepth) + " levels",
+                      "more");
   std::vector<std::string> keys{"type", "nodes", "ports", "inputs", "outputs", "shared"};
   if (graph) keys.push_back("edges");
   only_keys(record, keys, where);
@@ -211,7 +230,8 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
   std::vector<Net> nets;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const std::string at = where + "/nodes/" + std::to_string(i);
-    if (!nodes[i].is_object()) throw FormatError(at, "wrong type for a node", "an object with \"name\" and \"net\"", json_type_name(nodes[i]));
+    if (!nodes[i].is_object())
+      throw FormatError(at, "wrong type for a node", "an object with \"name\" and \"net\"", json_type_name(nodes[i]));
     only_keys(nodes[i], {"name", "net"}, at);
     const std::string& name = string_at(member(nodes[i], "name", at), at + "/name", "a node name");
     if (name.empty() || name.find('/') != std::string::npos)
@@ -225,7 +245,8 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
   }
   nlohmann::json ports = nlohmann::json::object();
   if (record.contains("ports")) {
-    if (!record["ports"].is_object()) throw FormatError(where + "/ports", "wrong type", "an object of port shapes", json_type_name(record["ports"]));
+    if (!record["ports"].is_object())
+      throw FormatError(where + "/ports", "wrong type", "an object of port shapes", json_type_name(record["ports"]));
     for (auto it = record["ports"].begin(); it != record["ports"].end(); ++it) {
       shape_from_json(*it, where + "/ports/" + escape(it.key()));
       ports[it.key()] = *it;
@@ -237,7 +258,8 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
     if (!list.is_array()) throw FormatError(where + "/edges", "wrong type", "a list of edges", json_type_name(list));
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string at = where + "/edges/" + std::to_string(i);
-      if (!list[i].is_object()) throw FormatError(at, "wrong type for an edge", "an object with \"from\" and \"to\"", json_type_name(list[i]));
+      if (!list[i].is_object())
+        throw FormatError(at, "wrong type for an edge", "an object with \"from\" and \"to\"", json_type_name(list[i]));
       only_keys(list[i], {"from", "to"}, at);
       edges.push_back({read_end(member(list[i], "from", at), at + "/from", names, nets, true),
                        read_end(member(list[i], "to", at), at + "/to", names, nets, false)});
@@ -255,27 +277,34 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
     known.insert(known.end(), outs.begin(), outs.end());
     for (auto it = ports.begin(); it != ports.end(); ++it)
       if (std::find(known.begin(), known.end(), it.key()) == known.end())
-        throw FormatError(where + "/ports/" + escape(it.key()), "unknown port", "one of " + join_names(known), in_quotes(it.key()));
+        throw FormatError(where + "/ports/" + escape(it.key()), "unknown port", "one of " + join_names(known),
+                          in_quotes(it.key()));
   }
-  Net net = at_pointer(ports.empty() ? structure : where + "/ports", [&] { return build(std::move(named), std::move(edges), ports); });
+  Net net = at_pointer(ports.empty() ? structure : where + "/ports",
+                       [&] { return build(std::move(named), std::move(edges), ports); });
   if (record.contains("shared")) {
     const auto& shared = record["shared"];
-    if (!shared.is_array()) throw FormatError(where + "/shared", "wrong type", "a list of shared arrays", json_type_name(shared));
+    if (!shared.is_array())
+      throw FormatError(where + "/shared", "wrong type", "a list of shared arrays", json_type_name(shared));
     for (size_t i = 0; i < shared.size(); ++i) {
       const std::string at = where + "/shared/" + std::to_string(i);
-      if (!shared[i].is_object()) throw FormatError(at, "wrong type for a shared array", "an object", json_type_name(shared[i]));
+      if (!shared[i].is_object())
+        throw FormatError(at, "wrong type for a shared array", "an object", json_type_name(shared[i]));
       only_keys(shared[i], {"name", "users", "array"}, at);
       const std::string& name = string_at(member(shared[i], "name", at), at + "/name", "a name");
       const auto& users = member(shared[i], "users", at);
-      if (!users.is_array()) throw FormatError(at + "/users", "wrong type", "a list of array paths", json_type_name(users));
+      if (!users.is_array())
+        throw FormatError(at + "/users", "wrong type", "a list of array paths", json_type_name(users));
       std::vector<NetPath> paths;
       for (size_t u = 0; u < users.size(); ++u)
         paths.push_back(split_path(string_at(users[u], at + "/users/" + std::to_string(u), "an array path")));
       at_pointer(at, [&] { net.share_array(name, paths); });
       if (!shared[i].contains("array")) continue;
       const Key key{idx, name};
-      if (!loaded.with_arrays) loaded.shared[key] = {at + "/array", read_array(shared[i]["array"], at + "/array")};
-      else at_pointer(at + "/array", [&] { net.set_array(paths.at(0), std::move(loaded.shared.at(key).value)); });
+      if (!loaded.with_arrays)
+        loaded.shared[key] = {at + "/array", read_array(shared[i]["array"], at + "/array")};
+      else
+        at_pointer(at + "/array", [&] { net.set_array(paths.at(0), std::move(loaded.shared.at(key).value)); });
     }
   }
   if (loaded.with_arrays) {
@@ -285,10 +314,12 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
   return net;
 }
 
-Net read_net(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth, Loaded& loaded) {
+Net read_net(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth,
+             Loaded& loaded) {
   if (!record.is_object()) throw FormatError(where, "wrong type for a net", "an object", json_type_name(record));
   const std::string& type = string_at(member(record, "type", where), where + "/type", "a layer or container type");
-  if (type == "NetChain" || type == "NetGraph") return read_container(record, where, idx, depth, loaded, type == "NetGraph");
+  if (type == "NetChain" || type == "NetGraph")
+    return read_container(record, where, idx, depth, loaded, type == "NetGraph");
   const auto layers = known_layer_types();
   if (std::find(layers.begin(), layers.end(), type) == layers.end())
     throw FormatError(where + "/type", "unknown layer type", "one of " + join_names(known_types()), in_quotes(type));
@@ -307,9 +338,10 @@ void check_value(const PlanStep& step, const std::string& name, const LoadedArra
   for (const auto& d : step.decls)
     if (d.name == name && d.role != ArrayRole::Saved) decl = &d;
   if (!decl)
-    throw FormatError(a.where, "unknown array " + in_quotes(name) + " of " + step.where,
-                      param_names(step).empty() ? "no arrays (this layer has none)" : "one of " + join_names(param_names(step)),
-                      in_quotes(name));
+    throw FormatError(
+        a.where, "unknown array " + in_quotes(name) + " of " + step.where,
+        param_names(step).empty() ? "no arrays (this layer has none)" : "one of " + join_names(param_names(step)),
+        in_quotes(name));
   if (!Shape::unify(decl->shape, Shape(a.value.dims())))
     throw FormatError(a.where, "array shape does not match the net at " + step.where, decl->shape.to_string(),
                       dims_to_string(a.value.dims()));
@@ -322,7 +354,8 @@ void check_arrays(const Net& skeleton, const Loaded& loaded) {
   for (const auto& entry : loaded.leaf) {  // not a structured binding: lambdas capture `key`
     const Key& key = entry.first;
     const LoadedArray& a = entry.second;
-    auto step = std::find_if(plan.steps.begin(), plan.steps.end(), [&](const PlanStep& s) { return s.node_indices == key.first; });
+    auto step = std::find_if(plan.steps.begin(), plan.steps.end(),
+                             [&](const PlanStep& s) { return s.node_indices == key.first; });
     if (step == plan.steps.end()) {  // a layer the plan rewrote away: check against the layer alone
       const LayerNet& leaf = skeleton.node_at(key.first).layer();
       PlanStep alone;
@@ -352,15 +385,18 @@ Net net_from_json(const nlohmann::json& document, const std::string& where) {
   const auto& format = member(document, "format", at("/"));
   if (format != "netkit") throw FormatError(at("/format"), "not a netkit model file", "\"netkit\"", format.dump());
   const auto& version = member(document, "version", at("/"));
-  if (!version.is_number_integer()) throw FormatError(at("/version"), "wrong type", "an integer", json_type_name(version));
+  if (!version.is_number_integer())
+    throw FormatError(at("/version"), "wrong type", "an integer", json_type_name(version));
   const int64_t v = version.get<int64_t>();
   if (v < 1 || v > kNetFormatVersion)
-    throw FormatError(at("/version"), "unsupported format version", "version " + std::to_string(kNetFormatVersion) + " or older",
-                      "version " + version.dump(), "Update netkit to read this file");
+    throw FormatError(at("/version"), "unsupported format version",
+                      "version " + std::to_string(kNetFormatVersion) + " or older", "version " + version.dump(),
+                      "Update netkit to read this file");
   const char* key = v == 1 ? "layer" : "net";
   only_keys(document, {"format", "version", key}, at(""));
   const auto& record = member(document, key, at("/"));
-  if (v == 1 && record.is_object() && record.contains("type") && (record["type"] == "NetChain" || record["type"] == "NetGraph"))
+  if (v == 1 && record.is_object() && record.contains("type") &&
+      (record["type"] == "NetChain" || record["type"] == "NetGraph"))
     throw FormatError(at("/layer/type"), "a version-1 file holds one layer", "a layer type", record["type"].dump());
   Loaded loaded;
   const Net skeleton = read_net(record, at("/" + std::string(key)), {}, 0, loaded);

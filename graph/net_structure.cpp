@@ -1,11 +1,11 @@
-#include "graph/net_structure.h"
+#include <netkit/graph/net_structure.h>
 
 #include <algorithm>
 #include <set>
 
-#include "core/error.h"
-#include "graph/net.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -26,7 +26,8 @@ struct Resolver {
 
   int node_index(const std::string& at, const std::string& name) const {
     auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) throw ShapeError(at, "unknown node " + in_quotes(name), "one of " + join_names(names), in_quotes(name));
+    if (it == names.end())
+      throw ShapeError(at, "unknown node " + in_quotes(name), "one of " + join_names(names), in_quotes(name));
     return static_cast<int>(it - names.begin());
   }
 
@@ -44,8 +45,8 @@ struct Resolver {
       return {n, ports[0]};
     }
     if (!contains(ports, ref.port))
-      throw ShapeError(at + ", " + node, "unknown " + side + " port " + in_quotes(ref.port), "one of " + join_names(ports),
-                       in_quotes(ref.port));
+      throw ShapeError(at + ", " + node, "unknown " + side + " port " + in_quotes(ref.port),
+                       "one of " + join_names(ports), in_quotes(ref.port));
     return {n, ref.port};
   }
 };
@@ -104,8 +105,8 @@ Structure analyze_structure(const std::string& where, const std::vector<std::str
   std::set<std::pair<int, std::string>> used_outputs;
   for (size_t e = 0; e < edges.size(); ++e) {
     const Edge& edge = edges[e];
-    const std::string at = where + ", edge " + std::to_string(e + 1) + " (" + edge.from.to_string() + " -> " +
-                           edge.to.to_string() + ")";
+    const std::string at =
+        where + ", edge " + std::to_string(e + 1) + " (" + edge.from.to_string() + " -> " + edge.to.to_string() + ")";
     NodePort from;
     if (edge.from.is_container_port()) {
       from = {-1, edge.from.port};
@@ -116,7 +117,8 @@ Structure analyze_structure(const std::string& where, const std::vector<std::str
     }
     if (edge.to.is_container_port()) {
       if (contains(explicit_outputs, edge.to.port))
-        throw ShapeError(at, "port " + in_quotes(edge.to.port) + " is fed twice", "one edge into each port", "a second edge");
+        throw ShapeError(at, "port " + in_quotes(edge.to.port) + " is fed twice", "one edge into each port",
+                         "a second edge");
       if (from.node < 0)
         throw ShapeError(at, "an edge joins two ports of the container", "a node on at least one side", "no node");
       explicit_outputs.push_back(edge.to.port);

@@ -18,10 +18,10 @@ struct NodePort {
 };
 
 struct Structure {
-  std::vector<std::string> inputs, outputs;          // the container's ports, in order
+  std::vector<std::string> inputs, outputs;            // the container's ports, in order
   std::vector<std::map<std::string, NodePort>> feeds;  // per node: input port -> what feeds it
-  std::vector<NodePort> output_sources;              // per container output: the node port feeding it
-  std::vector<int> order;                            // nodes in a topological order
+  std::vector<NodePort> output_sources;                // per container output: the node port feeding it
+  std::vector<int> order;                              // nodes in a topological order
 };
 
 // `where` names the container in messages ("NetGraph", "NetChain").

@@ -1,10 +1,10 @@
-#include "graph/plan.h"
+#include <netkit/graph/plan.h>
 
-#include "core/error.h"
-#include "graph/net.h"
-#include "graph/net_structure.h"
-#include "graph/plan_fusion.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_structure.h>
+#include <netkit/graph/plan_fusion.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -51,8 +51,10 @@ struct Flattener {
       for (size_t i = 0; i < in_ports.size(); ++i)
         if (in_ports[i] == port) constraints.push_back({ins[i], shape, where + ", port " + in_quotes(port)});
     }
-    if (net.is_layer()) add_layer(net, idx, names, containers, ins, outs);
-    else add_container(net, idx, names, containers, ins, outs);
+    if (net.is_layer())
+      add_layer(net, idx, names, containers, ins, outs);
+    else
+      add_container(net, idx, names, containers, ins, outs);
     if (!net.is_layer() && !names.empty()) {
       for (size_t i = 0; i < in_ports.size(); ++i) plan.nested_ports[path + ":" + in_ports[i]] = ins[i];
       for (size_t i = 0; i < out_ports.size(); ++i) plan.nested_ports[path + ":" + out_ports[i]] = outs[i];
@@ -86,7 +88,8 @@ struct Flattener {
         const std::vector<std::string> owner(names.begin(), names.begin() + static_cast<long>(depth));
         step.shared[array] = {std::vector<size_t>(idx.begin(), idx.begin() + static_cast<long>(depth)), *shared,
                               owner.empty() ? *shared : path_text(owner) + "/" + *shared};
-        if (const Array* value = containers[depth]->shared_storage(*shared)) step.shapes.arrays[array] = Shape(value->dims());
+        if (const Array* value = containers[depth]->shared_storage(*shared))
+          step.shapes.arrays[array] = Shape(value->dims());
         break;
       }
     }
@@ -209,7 +212,8 @@ Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes,
   for (const auto& port : in_ports) {
     ins.push_back(f.new_value("port " + in_quotes(port), -1));
     auto it = input_shapes.find(port);
-    if (it != input_shapes.end()) f.constraints.push_back({ins.back(), it->second, "input data, port " + in_quotes(port)});
+    if (it != input_shapes.end())
+      f.constraints.push_back({ins.back(), it->second, "input data, port " + in_quotes(port)});
   }
   f.add(net, {}, {}, {}, ins, outs);
   Plan plan = std::move(f.plan);

@@ -7,17 +7,17 @@
 #include <string>
 #include <vector>
 
-#include "core/shape.h"
-#include "layers/layer.h"
+#include <netkit/core/shape.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 
 class Net;
 
 struct PlanValue {
-  Shape shape;          // per example
-  std::string source;   // "node \"conv1\" port \"Output\"" or "port \"Input\""
-  int producer = -1;    // step index; -1 for a net input
+  Shape shape;                 // per example
+  std::string source;          // "node \"conv1\" port \"Output\"" or "port \"Input\""
+  int producer = -1;           // step index; -1 for a net input
   std::vector<int> consumers;  // step indices (a step appears once per port that reads the value)
 };
 
@@ -42,7 +42,7 @@ struct PlanStep {
 
 struct Plan {
   std::vector<PlanValue> values;
-  std::vector<PlanStep> steps;       // in a topological order
+  std::vector<PlanStep> steps;  // in a topological order
   std::vector<std::string> input_names, output_names;
   std::vector<int> input_values, output_values;
   // The values at the ports of nested containers, by "<path>:<port>".

@@ -7,12 +7,12 @@
 // unless its probabilities are also an output or read by another layer; then it still runs for
 // them (and with no gradient arriving for them, the executor skips its backward).
 // The graph knows these layers by type name and options only (DESIGN.md principle 4).
-#include "graph/plan_fusion.h"
+#include <netkit/graph/plan_fusion.h>
 
 #include <algorithm>
 #include <iterator>
 
-#include "layers/registry.h"
+#include <netkit/layers/registry.h>
 
 namespace netkit {
 
@@ -66,7 +66,8 @@ void fuse_softmax_cross_entropy(Plan& plan) {
     const int producer = plan.values[probs].producer;
     if (producer < 0 || !is_last_level_softmax(plan.steps[producer])) continue;
     const bool only_reader = plan.values[probs].consumers.size() == 1;
-    const bool exported = std::find(plan.output_values.begin(), plan.output_values.end(), probs) != plan.output_values.end();
+    const bool exported =
+        std::find(plan.output_values.begin(), plan.output_values.end(), probs) != plan.output_values.end();
     nlohmann::json options = loss.layer->options();
     options["InputForm"] = "Logits";
     const int logits = plan.steps[producer].inputs[0];

@@ -1,7 +1,7 @@
 // Rewrites of a finished plan (see plan_fusion.cpp for why each one is exact).
 #pragma once
 
-#include "graph/plan.h"
+#include <netkit/graph/plan.h>
 
 namespace netkit {
 

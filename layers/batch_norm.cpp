@@ -1,10 +1,10 @@
-#include "layers/batch_norm.h"
+#include <netkit/layers/batch_norm.h>
 
 #include <cmath>
 
-#include "core/error.h"
-#include "layers/kernels/batch_norm.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/kernels/batch_norm.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -39,7 +39,7 @@ BatchNormalization::BatchNormalization(const nlohmann::json& options) {
                          ? MovingAverage::Exponential
                          : MovingAverage::Cumulative;
   c.statistics = r.choice("Statistics", "Moving", {"Moving", "Population"}) == "Moving" ? Statistics::Moving
-                                                                                         : Statistics::Population;
+                                                                                        : Statistics::Population;
   c.scaling_initializer = r.initializer("ScalingInitializer", c.scaling_initializer, Initializer::names());
   c.biases_initializer = r.initializer("BiasesInitializer", c.biases_initializer, Initializer::names());
   const auto l2 = r.per_array_numbers("L2Factors", {"Scaling", "Biases"}, 1.0, " (moving arrays are never decayed)");
@@ -53,12 +53,15 @@ BatchNormalization::BatchNormalization(const nlohmann::json& options) {
 void BatchNormalization::validate() const {
   const auto& c = config_;
   if (!(c.epsilon >= 0) || !std::isfinite(c.epsilon))
-    throw OptionError("BatchNormalization option \"Epsilon\"", "out of range", "a finite number >= 0", number_text(c.epsilon));
+    throw OptionError("BatchNormalization option \"Epsilon\"", "out of range", "a finite number >= 0",
+                      number_text(c.epsilon));
   if (!(c.momentum >= 0 && c.momentum <= 1))
-    throw OptionError("BatchNormalization option \"Momentum\"", "out of range", "a number in [0, 1]", number_text(c.momentum));
+    throw OptionError("BatchNormalization option \"Momentum\"", "out of range", "a number in [0, 1]",
+                      number_text(c.momentum));
   for (double f : {c.l2_scaling, c.l2_biases})
     if (!(f >= 0) || !std::isfinite(f))
-      throw OptionError("BatchNormalization option \"L2Factors\"", "out of range", "finite numbers >= 0", number_text(f));
+      throw OptionError("BatchNormalization option \"L2Factors\"", "out of range", "finite numbers >= 0",
+                        number_text(f));
 }
 
 void BatchNormalization::infer_shapes(LayerShapes& s) const {
@@ -80,7 +83,8 @@ void BatchNormalization::infer_shapes(LayerShapes& s) const {
     if (it == s.arrays.end() || !it->second.rank_known()) continue;
     const Shape& a = it->second;
     if (a.rank() != 1)
-      throw ShapeError(array_where(name), "must be a vector of one value per channel", "rank 1", "shape " + a.to_string());
+      throw ShapeError(array_where(name), "must be a vector of one value per channel", "rank 1",
+                       "shape " + a.to_string());
     if (a[0] == kUnknownDim) continue;
     if (channels != kUnknownDim && a[0] != channels)
       throw ShapeError(array_where(name), "length must equal the number of channels (" + source + ")",

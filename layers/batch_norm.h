@@ -5,7 +5,7 @@
 // "BatchVariance" (the estimator's variance, fed to the moving update).
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,11 +1,11 @@
-#include "layers/catenate.h"
+#include <netkit/layers/catenate.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -38,7 +38,8 @@ void Catenate::infer_shapes(LayerShapes& s) const {
     if (!shape.rank_known()) return;
     if (shape.rank() < 1) throw ShapeError(port, "Catenate needs arrays of rank >= 1", "rank >= 1", "rank 0");
     if (rank >= 0 && shape.rank() != rank)
-      throw ShapeError(port, "rank differs from " + rank_source, "rank " + std::to_string(rank), "rank " + std::to_string(shape.rank()));
+      throw ShapeError(port, "rank differs from " + rank_source, "rank " + std::to_string(rank),
+                       "rank " + std::to_string(shape.rank()));
     if (rank < 0) rank = shape.rank(), rank_source = port;
   };
   check_rank(s.outputs.at(0), "port \"Output\"");
@@ -66,8 +67,10 @@ void Catenate::infer_shapes(LayerShapes& s) const {
   int64_t known_sum = 0, unknown = 0, unknown_index = -1;
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     const int64_t d = first(s.inputs[i]);
-    if (d == kUnknownDim) ++unknown, unknown_index = static_cast<int64_t>(i);
-    else known_sum += d;
+    if (d == kUnknownDim)
+      ++unknown, unknown_index = static_cast<int64_t>(i);
+    else
+      known_sum += d;
   }
   int64_t out_first = first(s.outputs[0]);
   if (unknown == 0) {
@@ -116,8 +119,10 @@ void Catenate::backward(const BackwardArgs& a) const {
     for (size_t k = 0; k < sizes.size(); ++k) {
       if (float* dx = a.input_grads[k]) {
         dx += n * sizes[k];
-        if (a.overwrite_input_grads) std::copy(g, g + sizes[k], dx);
-        else for (int64_t i = 0; i < sizes[k]; ++i) dx[i] += g[i];
+        if (a.overwrite_input_grads)
+          std::copy(g, g + sizes[k], dx);
+        else
+          for (int64_t i = 0; i < sizes[k]; ++i) dx[i] += g[i];
       }
       g += sizes[k];
     }

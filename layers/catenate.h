@@ -2,7 +2,7 @@
 // dimension; every other dimension must agree. The branch join of a NetGraph.
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,16 +1,16 @@
 // ConvolutionLayer: options, arrays and the calls into the kernels. Shape inference is in
 // layers/convolution_shapes.cpp.
-#include "layers/convolution.h"
+#include <netkit/layers/convolution.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
-#include "core/error.h"
-#include "layers/kernels/convolution.h"
-#include "layers/kernels/convolution_volume.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/kernels/convolution.h>
+#include <netkit/layers/kernels/convolution_volume.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -20,8 +20,7 @@ constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();
 
 std::string sizes_expected(int64_t min, bool same) {
   const std::string m = std::to_string(min);
-  return "an integer >= " + m + " or a list of 1, 2 or 3 integers >= " + m +
-         (same ? " or \"Same\"" : "");
+  return "an integer >= " + m + " or a list of 1, 2 or 3 integers >= " + m + (same ? " or \"Same\"" : "");
 }
 
 // One integer of a size option, checked against [min, kMaxSize].
@@ -48,7 +47,8 @@ Convolution::Sizes read_sizes(OptionReader& r, const std::string& name, Convolut
   }
   if (v->is_array()) {
     if (v->empty() || v->size() > 3)
-      throw OptionError(where, "wrong number of spatial dimensions", expected, "a list of " + std::to_string(v->size()));
+      throw OptionError(where, "wrong number of spatial dimensions", expected,
+                        "a list of " + std::to_string(v->size()));
     Convolution::Sizes s{{}, true};
     for (const auto& e : *v) s.values.push_back(size_value(e, where, expected, min, *v));
     return s;
@@ -150,7 +150,8 @@ void Convolution::validate() const {
   const auto& c = config_;
   const std::string type = "Convolution option ";
   if (c.output_channels != kUnknownDim && (c.output_channels < 1 || c.output_channels > kMaxSize))
-    throw OptionError(type + "\"OutputChannels\"", "out of range", "an integer >= 1", std::to_string(c.output_channels));
+    throw OptionError(type + "\"OutputChannels\"", "out of range", "an integer >= 1",
+                      std::to_string(c.output_channels));
   const std::pair<const char*, const Sizes*> sizes[] = {
       {"KernelSize", &c.kernel_size}, {"Stride", &c.stride}, {"PaddingSize", &c.padding}, {"Dilation", &c.dilation}};
   const char* first_list = nullptr;
@@ -160,8 +161,8 @@ void Convolution::validate() const {
     if (s != &c.kernel_size && !s->given())
       throw OptionError(type + in_quotes(name), "no value", sizes_expected(min, s == &c.padding), "an empty list");
     if (s->given() && (s->values.size() > 3 || (!s->per_dim && s->values.size() != 1)))
-      throw OptionError(type + in_quotes(name), "wrong number of spatial dimensions", sizes_expected(min, s == &c.padding),
-                        std::to_string(s->values.size()) + " values");
+      throw OptionError(type + in_quotes(name), "wrong number of spatial dimensions",
+                        sizes_expected(min, s == &c.padding), std::to_string(s->values.size()) + " values");
     for (int64_t v : s->values)
       if (v < min || v > kMaxSize)
         throw OptionError(type + in_quotes(name), "out of range", sizes_expected(min, false), std::to_string(v));
@@ -207,7 +208,8 @@ std::vector<ArrayDecl> Convolution::arrays(const LayerShapes& s) const {
   const int64_t oc = config_.output_channels;
   const Shape w = s.arrays.count("Weights") ? s.arrays.at("Weights") : Shape();
   const Shape b = s.arrays.count("Biases") ? s.arrays.at("Biases") : Shape{oc};
-  std::vector<ArrayDecl> decls{{"Weights", w, ArrayRole::Learnable, config_.weights_initializer, config_.l2_weights, true}};
+  std::vector<ArrayDecl> decls{
+      {"Weights", w, ArrayRole::Learnable, config_.weights_initializer, config_.l2_weights, true}};
   if (config_.has_biases)
     decls.push_back({"Biases", b, ArrayRole::Learnable, config_.biases_initializer, config_.l2_biases, true});
   return decls;
@@ -263,7 +265,8 @@ nlohmann::json Convolution::options() const {
   nlohmann::json l2{{"Weights", c.l2_weights}};
   if (c.has_biases) l2["Biases"] = c.l2_biases;
   return {
-      {"OutputChannels", c.output_channels == kUnknownDim ? nlohmann::json(nullptr) : nlohmann::json(c.output_channels)},
+      {"OutputChannels",
+       c.output_channels == kUnknownDim ? nlohmann::json(nullptr) : nlohmann::json(c.output_channels)},
       {"KernelSize", sizes_json(c.kernel_size)},
       {"Stride", sizes_json(c.stride)},
       {"PaddingSize", c.same_padding ? nlohmann::json("Same") : sizes_json(c.padding)},

@@ -11,7 +11,7 @@
 // from the option or the Weights. Semantics and options in docs/convolution.md.
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

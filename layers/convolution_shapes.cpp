@@ -3,8 +3,8 @@
 // other; then the output sizes from the input sizes (and, for stride 1, back).
 #include <string>
 
-#include "core/error.h"
-#include "layers/convolution.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/convolution.h>
 
 namespace netkit {
 
@@ -32,10 +32,10 @@ struct Known {
 
 void check_rank(const Shape& s, const char* where, const std::string& problem, int64_t extra) {
   if (s.rank_known() && (s.rank() < 1 + extra || s.rank() > 3 + extra))
-    throw ShapeError(where, problem,
-                     "rank " + std::to_string(1 + extra) + ", " + std::to_string(2 + extra) + " or " +
-                         std::to_string(3 + extra),
-                     shape_text(s));
+    throw ShapeError(
+        where, problem,
+        "rank " + std::to_string(1 + extra) + ", " + std::to_string(2 + extra) + " or " + std::to_string(3 + extra),
+        shape_text(s));
   if (s.rank_known())
     for (int64_t k = 0; k < s.rank(); ++k)
       if (s.dim_known(k) && s[k] < 1) throw ShapeError(where, "sizes must be >= 1", "sizes >= 1", shape_text(s));
@@ -58,8 +58,10 @@ void Convolution::infer_shapes(LayerShapes& s) const {
   auto given = [&](const char* name) { return s.arrays.count(name) ? s.arrays.at(name) : Shape(); };
   Shape w = given("Weights");
   const Shape b = config_.has_biases ? given("Biases") : Shape();
-  check_rank(in, kInputPort, "input must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
-  check_rank(out, kOutputPort, "output must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
+  check_rank(in, kInputPort,
+             "input must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
+  check_rank(out, kOutputPort,
+             "output must be [channels, length], [channels, height, width] or [channels, depth, height, width]", 1);
   check_rank(w, kWeightsArray, "must be [output channels, input channels / groups, kernel size...]", 2);
   if (b.rank_known() && b.rank() != 1)
     throw ShapeError(kBiasesArray, "must be a vector of one value per output channel", "rank 1", shape_text(b));
@@ -67,7 +69,8 @@ void Convolution::infer_shapes(LayerShapes& s) const {
   // The number of spatial dimensions.
   Known rank;
   for (const auto& [name, sizes] : {std::pair<const char*, const Sizes*>{"KernelSize", &config_.kernel_size},
-                                    {"Stride", &config_.stride}, {"PaddingSize", &config_.padding},
+                                    {"Stride", &config_.stride},
+                                    {"PaddingSize", &config_.padding},
                                     {"Dilation", &config_.dilation}})
     if (sizes->per_dim && !(sizes == &config_.padding && config_.same_padding))
       rank.agree(static_cast<int64_t>(sizes->values.size()), "option " + in_quotes(name));
@@ -75,8 +78,9 @@ void Convolution::infer_shapes(LayerShapes& s) const {
   for (const auto& [where, shape] : ranked) {
     const int64_t extra = shape == &w ? 2 : 1;
     if (shape->rank_known() && !rank.agree(shape->rank() - extra, where))
-      throw ShapeError(where, "rank must fit the " + std::to_string(rank.value) + " spatial dimensions of the " +
-                                  "convolution (" + rank.source + ")",
+      throw ShapeError(where,
+                       "rank must fit the " + std::to_string(rank.value) + " spatial dimensions of the " +
+                           "convolution (" + rank.source + ")",
                        "rank " + std::to_string(rank.value + extra), shape_text(*shape));
   }
 
@@ -101,8 +105,8 @@ void Convolution::infer_shapes(LayerShapes& s) const {
   // Input channels: the input port, or the Weights' second dimension times the groups.
   const int64_t ic = dim(in, 0);
   if (ic != kUnknownDim && ic % groups != 0)
-    throw ShapeError(kInputPort, "channels must be a multiple of " + group_text, "a multiple of " + std::to_string(groups),
-                     std::to_string(ic) + " channels");
+    throw ShapeError(kInputPort, "channels must be a multiple of " + group_text,
+                     "a multiple of " + std::to_string(groups), std::to_string(ic) + " channels");
   if (ic != kUnknownDim && w.rank_known() && w.dim_known(1) && w[1] * groups != ic)
     throw ShapeError(kWeightsArray,
                      "second dimension must equal the input channels per group (" + std::string(kInputPort) + " " +
@@ -130,8 +134,8 @@ void Convolution::infer_shapes(LayerShapes& s) const {
     if (!config_.kernel_size.given()) {
       if (w.dim_known(k + 2))
         throw ShapeError(kWeightsArray, "the kernel size is not known",
-                         "option \"KernelSize\" (the Weights' spatial dimensions)",
-                         "no \"KernelSize\"", "Give \"KernelSize\" with the Weights");
+                         "option \"KernelSize\" (the Weights' spatial dimensions)", "no \"KernelSize\"",
+                         "Give \"KernelSize\" with the Weights");
       continue;
     }
     const int64_t kernel = config_.kernel_size.at(k);

@@ -1,10 +1,10 @@
-#include "layers/cross_entropy_loss.h"
+#include <netkit/layers/cross_entropy_loss.h>
 
 #include <cmath>
 #include <vector>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -42,9 +42,9 @@ CrossEntropyLoss::CrossEntropyLoss(TargetForm target, InputForm input) : target_
 CrossEntropyLoss::CrossEntropyLoss(const nlohmann::json& options) {
   OptionReader r(options, "CrossEntropyLoss");
   target_ = r.choice(kTargetForm, "Index", {"Index", "Probabilities"}) == "Index" ? TargetForm::Index
-                                                                                 : TargetForm::Probabilities;
+                                                                                  : TargetForm::Probabilities;
   input_ = r.choice(kInputForm, "Probabilities", {"Probabilities", "Logits"}) == "Logits" ? InputForm::Logits
-                                                                                         : InputForm::Probabilities;
+                                                                                          : InputForm::Probabilities;
   r.finish();
 }
 
@@ -60,16 +60,20 @@ void CrossEntropyLoss::infer_shapes(LayerShapes& s) const {
     throw ShapeError("port \"Loss\"", "the loss is one number per example", "shape []", "shape " + loss.to_string());
   loss = kScalar;
   if (in.rank_known() && in.rank() < 1)
-    throw ShapeError("port \"Input\"", "cross entropy needs class scores along a last dimension", "rank >= 1", "rank 0");
+    throw ShapeError("port \"Input\"", "cross entropy needs class scores along a last dimension", "rank >= 1",
+                     "rank 0");
   if (target_ == TargetForm::Probabilities) {
     if (target.rank_known() && target.rank() < 1)
-      throw ShapeError("port \"Target\"", "probability targets need the input's class dimension (\"TargetForm\" -> "
-                       "\"Probabilities\")", "rank >= 1", "rank 0",
-                       "Use \"TargetForm\" -> \"Index\" for one class index per example");
+      throw ShapeError("port \"Target\"",
+                       "probability targets need the input's class dimension (\"TargetForm\" -> "
+                       "\"Probabilities\")",
+                       "rank >= 1", "rank 0", "Use \"TargetForm\" -> \"Index\" for one class index per example");
     const auto joined = Shape::unify(in, target);
     if (!joined)
-      throw ShapeError("port \"Target\"", "probability targets must have the input's shape (\"TargetForm\" -> "
-                       "\"Probabilities\")", in.to_string(), target.to_string());
+      throw ShapeError("port \"Target\"",
+                       "probability targets must have the input's shape (\"TargetForm\" -> "
+                       "\"Probabilities\")",
+                       in.to_string(), target.to_string());
     in = target = *joined;
     return;
   }
@@ -80,8 +84,10 @@ void CrossEntropyLoss::infer_shapes(LayerShapes& s) const {
     dims.pop_back();
     const auto joined = Shape::unify(Shape(dims), target);
     if (!joined)
-      throw ShapeError("port \"Target\"", "index targets have the input's shape without its class dimension "
-                       "(\"TargetForm\" -> \"Index\")", Shape(dims).to_string(), target.to_string(),
+      throw ShapeError("port \"Target\"",
+                       "index targets have the input's shape without its class dimension "
+                       "(\"TargetForm\" -> \"Index\")",
+                       Shape(dims).to_string(), target.to_string(),
                        target.rank_known() && target.rank() == in.rank()
                            ? "Use \"TargetForm\" -> \"Probabilities\" for probability vectors"
                            : "");

@@ -20,8 +20,8 @@
 // example's loss is the mean over its positions. Kernels in layers/kernels/losses.h.
 #pragma once
 
-#include "layers/kernels/losses.h"
-#include "layers/layer.h"
+#include <netkit/layers/kernels/losses.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

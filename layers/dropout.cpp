@@ -1,10 +1,10 @@
-#include "layers/dropout.h"
+#include <netkit/layers/dropout.h>
 
 #include <cmath>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -29,7 +29,9 @@ inline uint64_t stream_key(uint64_t seed) { return mix64(seed ^ 0x6A09E667F3BCC9
 // (2^32 - threshold) / 2^32, within 2^-32 of 1 - p. p = 0 keeps everything.
 inline uint64_t keep_threshold(double p) { return static_cast<uint64_t>(std::ceil(p * 4294967296.0)); }
 
-inline bool keep(uint64_t key, uint64_t i, uint64_t threshold) { return (mix64(key + (i + 1) * kGamma) >> 32) >= threshold; }
+inline bool keep(uint64_t key, uint64_t i, uint64_t threshold) {
+  return (mix64(key + (i + 1) * kGamma) >> 32) >= threshold;
+}
 
 // The factor of element i: 1 / (1 - p) when kept, else 0.
 struct Mask {

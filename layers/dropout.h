@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,9 +1,9 @@
-#include "layers/elementwise.h"
+#include <netkit/layers/elementwise.h>
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 

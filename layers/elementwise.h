@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "layers/kernels/elementwise.h"
-#include "layers/layer.h"
+#include <netkit/layers/kernels/elementwise.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

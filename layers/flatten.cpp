@@ -1,11 +1,11 @@
-#include "layers/flatten.h"
+#include <netkit/layers/flatten.h>
 
 #include <cstdint>
 #include <cstdlib>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
-#include "layers/reshape.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
+#include <netkit/layers/reshape.h>
 
 namespace netkit {
 
@@ -26,8 +26,10 @@ Flatten::Flatten(const nlohmann::json& options) {
       level_.reset();
     } else if (v->is_number_integer()) {
       if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(kMaxLevel))
-        throw OptionError(kWhere, "out of range", "an integer from -" + std::to_string(kMaxLevel) + " to " +
-                                                      std::to_string(kMaxLevel) + ", not 0, or \"Infinity\"", v->dump());
+        throw OptionError(kWhere, "out of range",
+                          "an integer from -" + std::to_string(kMaxLevel) + " to " + std::to_string(kMaxLevel) +
+                              ", not 0, or \"Infinity\"",
+                          v->dump());
       level_ = v->get<int64_t>();
     } else {
       throw OptionError(kWhere, "wrong type", kForm, json_type_name(*v));
@@ -50,11 +52,11 @@ void Flatten::infer_shapes(LayerShapes& s) const {
   Shape& in = s.inputs.at(0);
   Shape& out = s.outputs.at(0);
   const int64_t joined = level_ ? std::llabs(*level_) : 0;  // dimensions removed by joining
-  const std::string what = !level_ ? std::string("Level \"Infinity\" flattens every dimension")
-                           : *level_ > 0 ? "Level " + std::to_string(*level_) + " flattens the first " +
-                                               std::to_string(joined + 1) + " dimensions"
-                                         : "Level " + std::to_string(*level_) + " flattens the last " +
-                                               std::to_string(joined + 1) + " dimensions";
+  const std::string what =
+      !level_ ? std::string("Level \"Infinity\" flattens every dimension")
+      : *level_ > 0
+          ? "Level " + std::to_string(*level_) + " flattens the first " + std::to_string(joined + 1) + " dimensions"
+          : "Level " + std::to_string(*level_) + " flattens the last " + std::to_string(joined + 1) + " dimensions";
   if (!level_ && out.rank_known() && out.rank() != 1)
     throw ShapeError("port \"Output\"", what + " into a vector", "rank 1", "shape " + out.to_string());
   if (level_ && in.rank_known() && in.rank() < joined + 1)
@@ -67,14 +69,15 @@ void Flatten::infer_shapes(LayerShapes& s) const {
     if (!level_) out = Shape::unify(out, Shape::of_rank(1)).value();
     return;
   }
-  const int64_t group = level_ ? joined + 1 : rank;           // flattened input dimensions
+  const int64_t group = level_ ? joined + 1 : rank;                // flattened input dimensions
   const int64_t start = level_ && *level_ < 0 ? rank - group : 0;  // first of them
   const int64_t out_rank = rank - group + 1;
   if (out.rank_known() && out.rank() != out_rank)
     throw ShapeError("port \"Output\"", "rank does not follow from the input's (" + what + ")",
                      "rank " + std::to_string(out_rank), "shape " + out.to_string());
   std::vector<int64_t> di = in.rank_known() ? in.dims() : std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim);
-  std::vector<int64_t> dout = out.rank_known() ? out.dims() : std::vector<int64_t>(static_cast<size_t>(out_rank), kUnknownDim);
+  std::vector<int64_t> dout =
+      out.rank_known() ? out.dims() : std::vector<int64_t>(static_cast<size_t>(out_rank), kUnknownDim);
   // Dimensions outside the group pass through (both ways).
   for (int64_t j = 0; j < rank; ++j) {
     if (j >= start && j < start + group) continue;
@@ -95,8 +98,8 @@ void Flatten::infer_shapes(LayerShapes& s) const {
     const int64_t product = members_shape.num_elements();
     if (dout[o] != kUnknownDim && dout[o] != product)
       throw ShapeError("port \"Output\"",
-                       "size in dimension " + std::to_string(o + 1) + " must be the product of the flattened input dimensions " +
-                           members_shape.to_string(),
+                       "size in dimension " + std::to_string(o + 1) +
+                           " must be the product of the flattened input dimensions " + members_shape.to_string(),
                        std::to_string(product), std::to_string(dout[o]));
     dout[o] = product;
   } else if (dout[o] != kUnknownDim) {

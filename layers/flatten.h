@@ -10,7 +10,7 @@
 
 #include <optional>
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,9 +1,9 @@
-#include "layers/initializer.h"
+#include <netkit/layers/initializer.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -37,7 +37,8 @@ const std::vector<std::string>& Initializer::all_names() {
   return names;
 }
 
-Initializer Initializer::named(const std::string& name, const std::string& where, const std::vector<std::string>& allowed) {
+Initializer Initializer::named(const std::string& name, const std::string& where,
+                               const std::vector<std::string>& allowed) {
   const bool is_allowed = std::find(allowed.begin(), allowed.end(), name) != allowed.end();
   const auto& all = all_names();
   if (!is_allowed && std::find(all.begin(), all.end(), name) != all.end())
@@ -55,12 +56,18 @@ Initializer Initializer::named(const std::string& name, const std::string& where
 
 std::string Initializer::name() const {
   switch (kind_) {
-    case Kind::Zeros: return "Zeros";
-    case Kind::Ones: return "Ones";
-    case Kind::NarrowNormal: return "NarrowNormal";
-    case Kind::XavierUniform: return "XavierUniform";
-    case Kind::KaimingNormal: return "KaimingNormal";
-    case Kind::Function: break;
+    case Kind::Zeros:
+      return "Zeros";
+    case Kind::Ones:
+      return "Ones";
+    case Kind::NarrowNormal:
+      return "NarrowNormal";
+    case Kind::XavierUniform:
+      return "XavierUniform";
+    case Kind::KaimingNormal:
+      return "KaimingNormal";
+    case Kind::Function:
+      break;
   }
   return "Function";
 }
@@ -76,9 +83,12 @@ Fans fans_of(const Shape& shape, const std::string& where) {
 
 Array Initializer::make(const Shape& shape, Random& random, const std::string& where) const {
   switch (kind_) {
-    case Kind::Zeros: return Array(shape, 0.0f);
-    case Kind::Ones: return Array(shape, 1.0f);
-    case Kind::NarrowNormal: return normal_array(shape, random, 0.01);
+    case Kind::Zeros:
+      return Array(shape, 0.0f);
+    case Kind::Ones:
+      return Array(shape, 1.0f);
+    case Kind::NarrowNormal:
+      return normal_array(shape, random, 0.01);
     case Kind::XavierUniform: {
       const Fans f = fans_of(shape, where);
       const double limit = std::sqrt(6.0 / static_cast<double>(f.in + f.out));
@@ -90,7 +100,8 @@ Array Initializer::make(const Shape& shape, Random& random, const std::string& w
       const Fans f = fans_of(shape, where);
       return normal_array(shape, random, std::sqrt(2.0 / static_cast<double>(f.in)));
     }
-    case Kind::Function: break;
+    case Kind::Function:
+      break;
   }
   Array a = function_(shape);
   if (a.dims() != shape.dims())

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "core/random.h"
+#include <netkit/core/array.h>
+#include <netkit/core/random.h>
 
 namespace netkit {
 

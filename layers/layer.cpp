@@ -1,8 +1,8 @@
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 #include <stdexcept>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -10,9 +10,12 @@ const char* mode_name(Mode mode) { return mode == Mode::Train ? "Train" : "Test"
 
 const char* role_name(ArrayRole role) {
   switch (role) {
-    case ArrayRole::Learnable: return "learnable";
-    case ArrayRole::Moving: return "moving";
-    case ArrayRole::Saved: break;
+    case ArrayRole::Learnable:
+      return "learnable";
+    case ArrayRole::Moving:
+      return "moving";
+    case ArrayRole::Saved:
+      break;
   }
   return "saved";
 }

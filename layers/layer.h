@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "core/shape.h"
-#include "layers/initializer.h"
+#include <netkit/core/array.h>
+#include <netkit/core/shape.h>
+#include <netkit/layers/initializer.h>
 
 namespace netkit {
 
@@ -66,10 +66,10 @@ struct BackwardArgs {
   int64_t batch = 0;
   std::vector<Shape> input_shapes, output_shapes;
   std::vector<const float*> inputs, outputs, output_grads;
-  std::vector<float*> input_grads;       // nullptr where no gradient is wanted
-  bool overwrite_input_grads = false;    // false: accumulate (+=); true: the buffers are written
+  std::vector<float*> input_grads;     // nullptr where no gradient is wanted
+  bool overwrite_input_grads = false;  // false: accumulate (+=); true: the buffers are written
   std::vector<const float*> params;
-  std::vector<float*> param_grads;       // accumulated; nullptr for moving or frozen arrays
+  std::vector<float*> param_grads;  // accumulated; nullptr for moving or frozen arrays
   std::vector<const float*> saved;
   uint64_t seed = 0;  // the forward pass's seed: Dropout regenerates its mask instead of storing it
 };
@@ -77,9 +77,9 @@ struct BackwardArgs {
 struct MovingUpdateArgs {
   int64_t batch = 0;
   std::vector<Shape> input_shapes;
-  int64_t update_count = 1;               // 1 for this layer's first moving update
-  std::vector<const float*> saved;        // from the Train-mode forward pass of this step
-  std::vector<float*> moving;             // non-null only for the moving arrays to update
+  int64_t update_count = 1;         // 1 for this layer's first moving update
+  std::vector<const float*> saved;  // from the Train-mode forward pass of this step
+  std::vector<float*> moving;       // non-null only for the moving arrays to update
 };
 
 class Layer {

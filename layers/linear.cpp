@@ -1,12 +1,12 @@
-#include "layers/linear.h"
+#include <netkit/layers/linear.h>
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
-#include "core/error.h"
-#include "layers/kernels/linear.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/kernels/linear.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -59,8 +59,9 @@ void Linear::validate() const {
   if (c.output_size != kUnknownDim && c.output_size < 1)
     throw OptionError("Linear option \"OutputSize\"", "out of range", "an integer >= 1", std::to_string(c.output_size));
   if (c.biases_initializer.uses_fans())
-    throw OptionError("Linear option \"BiasesInitializer\"", "initializer needs the fans of a weight array of rank >= 2",
-                      "one of Zeros, Ones, NarrowNormal", in_quotes(c.biases_initializer.name()));
+    throw OptionError("Linear option \"BiasesInitializer\"",
+                      "initializer needs the fans of a weight array of rank >= 2", "one of Zeros, Ones, NarrowNormal",
+                      in_quotes(c.biases_initializer.name()));
   for (double f : {c.l2_weights, c.l2_biases})
     if (!(f >= 0) || !std::isfinite(f))
       throw OptionError("Linear option \"L2Factors\"", "out of range", "finite numbers >= 0", number_text(f));
@@ -72,14 +73,16 @@ void Linear::infer_shapes(LayerShapes& s) const {
   if (in.rank_known() && in.rank() < 1)
     throw ShapeError("port \"Input\"", "input must be an array of rank >= 1", "rank >= 1", "rank 0");
   if (out.rank_known() && out.rank() != 1)
-    throw ShapeError("port \"Output\"", "output must be a vector of OutputSize values", "rank 1", "shape " + out.to_string());
+    throw ShapeError("port \"Output\"", "output must be a vector of OutputSize values", "rank 1",
+                     "shape " + out.to_string());
   auto given = [&](const char* name) { return s.arrays.count(name) ? s.arrays.at(name) : Shape(); };
   const Shape w = given("Weights"), b = given("Biases");
   if (w.rank_known() && w.rank() != 2)
     throw ShapeError(array_where("Weights"), "must be a matrix of shape [output size, input size]", "rank 2",
                      "shape " + w.to_string());
   if (b.rank_known() && b.rank() != 1)
-    throw ShapeError(array_where("Biases"), "must be a vector of one value per output", "rank 1", "shape " + b.to_string());
+    throw ShapeError(array_where("Biases"), "must be a vector of one value per output", "rank 1",
+                     "shape " + b.to_string());
 
   // The output size, from the option, the "Output" port or either array; all must agree. The
   // first source that knows it is named in conflicts.
@@ -110,8 +113,10 @@ void Linear::infer_shapes(LayerShapes& s) const {
     std::vector<int64_t> dims = in.dims(), known;
     int64_t unknown = 0;
     for (int64_t d : dims) {
-      if (d == kUnknownDim) ++unknown;
-      else known.push_back(d);
+      if (d == kUnknownDim)
+        ++unknown;
+      else
+        known.push_back(d);
     }
     const int64_t product = checked_product(known);
     if (in_size != kUnknownDim && (unknown == 0 ? in_size != product : in_size % product != 0))
@@ -148,12 +153,14 @@ void Linear::check_array(const std::string& name, const Array& value) const {
     const int64_t columns = value.rank() == 2 ? value.dims()[1] : 0;
     const std::string at = columns ? "row " + std::to_string(i / columns) + ", column " + std::to_string(i % columns)
                                    : "element " + std::to_string(i);
-    throw InitializationError(array_where(name) + ", " + at, "value is not finite", "a finite number", number_text(value[i]));
+    throw InitializationError(array_where(name) + ", " + at, "value is not finite", "a finite number",
+                              number_text(value[i]));
   }
 }
 
 std::string Linear::unknown_shape_reason(const std::string& array) const {
-  if (array == "Biases") return "the output size is not known (give \"OutputSize\", port \"Output\" or array \"Weights\")";
+  if (array == "Biases")
+    return "the output size is not known (give \"OutputSize\", port \"Output\" or array \"Weights\")";
   if (config_.output_size == kUnknownDim)
     return "the output size or the input size is not known (\"OutputSize\" or port \"Output\" gives the rows, port "
            "\"Input\" the columns)";

@@ -5,7 +5,7 @@
 // a given "Weights" fixes the input size too.
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,10 +1,10 @@
-#include "layers/mean_squared_loss.h"
+#include <netkit/layers/mean_squared_loss.h>
 
 #include <vector>
 
-#include "core/error.h"
-#include "layers/kernels/losses.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/kernels/losses.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -29,8 +29,7 @@ void MeanSquaredLoss::infer_shapes(LayerShapes& s) const {
 }
 
 void MeanSquaredLoss::forward(const ForwardArgs& a) const {
-  kernels::mean_squared_forward(a.inputs[0], a.inputs[1], a.batch, a.input_shapes.at(0).num_elements(),
-                                a.outputs[0]);
+  kernels::mean_squared_forward(a.inputs[0], a.inputs[1], a.batch, a.input_shapes.at(0).num_elements(), a.outputs[0]);
 }
 
 void MeanSquaredLoss::backward(const BackwardArgs& a) const {

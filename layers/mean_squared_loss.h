@@ -4,7 +4,7 @@
 // are differentiable. No options, no arrays. Kernels in layers/kernels/losses.h.
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

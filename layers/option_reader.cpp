@@ -1,9 +1,9 @@
-#include "layers/option_reader.h"
+#include <netkit/layers/option_reader.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 

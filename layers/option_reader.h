@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "layers/initializer.h"
+#include <netkit/layers/initializer.h>
 
 namespace netkit {
 
@@ -22,7 +22,8 @@ class OptionReader {
   // A number of ports, an integer >= 1 ("Inputs" of multi-input layers).
   int64_t port_count(const std::string& name, int64_t fallback);
   // An initializer name from `allowed` (layers/initializer.h).
-  Initializer initializer(const std::string& name, const Initializer& fallback, const std::vector<std::string>& allowed);
+  Initializer initializer(const std::string& name, const Initializer& fallback,
+                          const std::vector<std::string>& allowed);
   // One number per array, given as a single number for all or as {"Array": x, ...} ("L2Factors").
   // Values come back in the order of `arrays`; `note` follows the list of names in errors.
   std::vector<double> per_array_numbers(const std::string& name, const std::vector<std::string>& arrays,

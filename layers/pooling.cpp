@@ -1,9 +1,9 @@
-#include "layers/pooling.h"
+#include <netkit/layers/pooling.h>
 
 #include <cstdint>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -130,9 +130,9 @@ void Pooling::infer_shapes(LayerShapes& s) const {
     const int64_t r = shape.rank();
     if (fixed && r != fixed + 1)
       throw ShapeError(port,
-                       std::to_string(fixed) + "-D pooling (KernelSize " + sizes_text(config_.kernel_size) + ", Stride " +
-                           sizes_text(stride()) + ", PaddingSize " + sizes_text(config_.padding) + ") needs " +
-                           (fixed == 1 ? "[channels, length]" : "[channels, height, width]") + " arrays",
+                       std::to_string(fixed) + "-D pooling (KernelSize " + sizes_text(config_.kernel_size) +
+                           ", Stride " + sizes_text(stride()) + ", PaddingSize " + sizes_text(config_.padding) +
+                           ") needs " + (fixed == 1 ? "[channels, length]" : "[channels, height, width]") + " arrays",
                        "rank " + std::to_string(fixed + 1), "shape " + shape.to_string());
     if (r != 2 && r != 3)
       throw ShapeError(port, "pooling needs [channels, length] or [channels, height, width] arrays", "rank 2 or 3",
@@ -146,11 +146,13 @@ void Pooling::infer_shapes(LayerShapes& s) const {
   const int64_t rank = in.rank_known() ? in.rank() : out.rank_known() ? out.rank() : fixed ? fixed + 1 : 0;
   if (!rank) return;
   std::vector<int64_t> di = in.rank_known() ? in.dims() : std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim);
-  std::vector<int64_t> dout = out.rank_known() ? out.dims() : std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim);
+  std::vector<int64_t> dout =
+      out.rank_known() ? out.dims() : std::vector<int64_t>(static_cast<size_t>(rank), kUnknownDim);
 
   // Channels pass through.
   if (di[0] != kUnknownDim && dout[0] != kUnknownDim && di[0] != dout[0])
-    throw ShapeError("port \"Output\"", "channels must equal the input's", std::to_string(di[0]), std::to_string(dout[0]));
+    throw ShapeError("port \"Output\"", "channels must equal the input's", std::to_string(di[0]),
+                     std::to_string(dout[0]));
   if (di[0] == kUnknownDim) di[0] = dout[0];
   dout[0] = di[0];
 
@@ -159,18 +161,20 @@ void Pooling::infer_shapes(LayerShapes& s) const {
     const auto d = static_cast<size_t>(i + 1);
     const int64_t k = config_.kernel_size.at(i), sd = st.at(i), p = config_.padding.at(i);
     const std::string dim = "dimension " + std::to_string(i + 2);
-    const std::string sizes = "KernelSize " + std::to_string(k) + ", Stride " + std::to_string(sd) + ", PaddingSize " +
-                              std::to_string(p);
+    const std::string sizes =
+        "KernelSize " + std::to_string(k) + ", Stride " + std::to_string(sd) + ", PaddingSize " + std::to_string(p);
     if (di[d] != kUnknownDim) {
       const int64_t o = kernels::pool_output_size(di[d], k, sd, p);
       if (o < 1)
-        throw ShapeError("port \"Input\"",
-                         "input smaller than the pooling window in " + dim + " (" + sizes + "): the output would be empty",
-                         "a size >= " + std::to_string(k - 2 * p) + " in " + dim, "shape " + Shape(di).to_string());
+        throw ShapeError(
+            "port \"Input\"",
+            "input smaller than the pooling window in " + dim + " (" + sizes + "): the output would be empty",
+            "a size >= " + std::to_string(k - 2 * p) + " in " + dim, "shape " + Shape(di).to_string());
       if (dout[d] != kUnknownDim && dout[d] != o)
-        throw ShapeError("port \"Output\"",
-                         "size in " + dim + " does not follow from the input's " + std::to_string(di[d]) + " (" + sizes + ")",
-                         std::to_string(o), std::to_string(dout[d]));
+        throw ShapeError(
+            "port \"Output\"",
+            "size in " + dim + " does not follow from the input's " + std::to_string(di[d]) + " (" + sizes + ")",
+            std::to_string(o), std::to_string(dout[d]));
       dout[d] = o;
     } else if (dout[d] != kUnknownDim && sd == 1) {
       // With stride 1 the input size is out + k - 2p - 1; a larger stride leaves it open.

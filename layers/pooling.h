@@ -16,8 +16,8 @@
 #include <optional>
 #include <vector>
 
-#include "layers/kernels/pooling.h"
-#include "layers/layer.h"
+#include <netkit/layers/kernels/pooling.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

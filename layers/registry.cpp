@@ -1,23 +1,23 @@
-#include "layers/registry.h"
+#include <netkit/layers/registry.h>
 
 #include <functional>
 #include <map>
 
-#include "core/error.h"
-#include "layers/batch_norm.h"
-#include "layers/catenate.h"
-#include "layers/convolution.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/dropout.h"
-#include "layers/elementwise.h"
-#include "layers/flatten.h"
-#include "layers/linear.h"
-#include "layers/mean_squared_loss.h"
-#include "layers/option_reader.h"
-#include "layers/pooling.h"
-#include "layers/reshape.h"
-#include "layers/softmax.h"
-#include "layers/total.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/batch_norm.h>
+#include <netkit/layers/catenate.h>
+#include <netkit/layers/convolution.h>
+#include <netkit/layers/cross_entropy_loss.h>
+#include <netkit/layers/dropout.h>
+#include <netkit/layers/elementwise.h>
+#include <netkit/layers/flatten.h>
+#include <netkit/layers/linear.h>
+#include <netkit/layers/mean_squared_loss.h>
+#include <netkit/layers/option_reader.h>
+#include <netkit/layers/pooling.h>
+#include <netkit/layers/reshape.h>
+#include <netkit/layers/softmax.h>
+#include <netkit/layers/total.h>
 
 namespace netkit {
 

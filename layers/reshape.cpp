@@ -1,10 +1,10 @@
-#include "layers/reshape.h"
+#include <netkit/layers/reshape.h>
 
 #include <cstdint>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -27,8 +27,10 @@ int64_t known_product(const std::vector<int64_t>& dims, int64_t* unknown) {
   std::vector<int64_t> known;
   *unknown = 0;
   for (int64_t d : dims) {
-    if (d == kUnknownDim) ++*unknown;
-    else known.push_back(d);
+    if (d == kUnknownDim)
+      ++*unknown;
+    else
+      known.push_back(d);
   }
   return checked_product(known);
 }
@@ -57,13 +59,16 @@ Reshape::Reshape(const nlohmann::json& options) {
     for (const auto& e : *v) {
       if (e.is_string() && e.get<std::string>() == "Inferred") {
         dimensions_.push_back(kUnknownDim);
-      } else if (e.is_number_integer() && !(e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(kMaxDim))) {
+      } else if (e.is_number_integer() &&
+                 !(e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(kMaxDim))) {
         const int64_t d = e.get<int64_t>();
         if (d != -1 && (d < 1 || d > kMaxDim))
-          throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1", v->dump());
+          throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
+                            v->dump());
         dimensions_.push_back(d == -1 ? kUnknownDim : d);
       } else if (e.is_number_integer()) {
-        throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1", v->dump());
+        throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
+                          v->dump());
       } else {
         throw OptionError(kWhere, "wrong type", kForm, "a list holding " + json_type_name(e));
       }
@@ -76,7 +81,8 @@ Reshape::Reshape(const nlohmann::json& options) {
 void Reshape::validate() const {
   int64_t inferred = 0;
   for (int64_t d : dimensions_) {
-    if (d == kUnknownDim) ++inferred;
+    if (d == kUnknownDim)
+      ++inferred;
     else if (d < 1 || d > kMaxDim)
       throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
                         dimensions_json(dimensions_).dump());
@@ -106,7 +112,8 @@ void Reshape::infer_shapes(LayerShapes& s) const {
       const int64_t given = out.dims()[i];
       if (given == kUnknownDim) continue;
       if (dout[i] != kUnknownDim && dout[i] != given)
-        throw ShapeError("port \"Output\"", "dimension " + std::to_string(i + 1) + " must match \"Dimensions\" " + dims_text,
+        throw ShapeError("port \"Output\"",
+                         "dimension " + std::to_string(i + 1) + " must match \"Dimensions\" " + dims_text,
                          std::to_string(dout[i]), std::to_string(given));
       dout[i] = given;
     }

@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

@@ -1,9 +1,9 @@
-#include "layers/softmax.h"
+#include <netkit/layers/softmax.h>
 
 #include <cstdint>
 
-#include "core/error.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -12,7 +12,8 @@ Softmax::Softmax(const nlohmann::json& options) {
   if (const auto* v = r.raw("Level")) {
     const std::string where = r.where("Level");
     if (!v->is_number_integer())
-      throw OptionError(where, "wrong type", "a nonzero integer (-1: the last dimension, 1: the first)", json_type_name(*v));
+      throw OptionError(where, "wrong type", "a nonzero integer (-1: the last dimension, 1: the first)",
+                        json_type_name(*v));
     const bool too_large = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
     if (too_large || v->get<int64_t>() == 0 || v->get<int64_t>() == INT64_MIN)
       throw OptionError(where, "out of range", "a nonzero integer (-1: the last dimension, 1: the first)", v->dump());

@@ -9,8 +9,8 @@
 // logits of 1e4 give exact, finite outputs and gradients).
 #pragma once
 
-#include "layers/kernels/softmax.h"
-#include "layers/layer.h"
+#include <netkit/layers/kernels/softmax.h>
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

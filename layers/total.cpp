@@ -1,8 +1,8 @@
-#include "layers/total.h"
+#include <netkit/layers/total.h>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 

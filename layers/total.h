@@ -2,7 +2,7 @@
 // the join of residual connections in a NetGraph.
 #pragma once
 
-#include "layers/layer.h"
+#include <netkit/layers/layer.h>
 
 namespace netkit {
 

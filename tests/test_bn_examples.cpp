@@ -5,9 +5,9 @@
 
 #include <cmath>
 
-#include "core/error.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -40,8 +40,8 @@ TEST_CASE("BN example 1: NetInitialize defaults and a Test-mode vector", "[bn][e
 }
 
 TEST_CASE("BN example 2: Test mode with given arrays", "[bn][examples]") {
-  LayerNet bn = BatchNormalizationLayer({{"MovingMean", {1, 2}}, {"MovingVariance", {4, 0.25}},
-                                         {"Scaling", {2, -1}}, {"Biases", {0.5, 1}}});
+  LayerNet bn = BatchNormalizationLayer(
+      {{"MovingMean", {1, 2}}, {"MovingVariance", {4, 0.25}}, {"Scaling", {2, -1}}, {"Biases", {0.5, 1}}});
   REQUIRE(bn.port_shape("Input") == Shape());  // rank still open: a vector, matrix, ...
   require_values(bn.evaluate(Array{3, -1}), {2.49975005, 6.98803588});
 }
@@ -129,8 +129,11 @@ TEST_CASE("BN example 8: one example per channel gives the Biases and a clean st
 }
 
 TEST_CASE("BN example 9: Test mode is per example", "[bn][examples]") {
-  LayerNet bn = initialized({{"Input", {2, 3}}, {"MovingMean", {0.5, -1}}, {"MovingVariance", {2, 0.3}},
-                             {"Scaling", {1.5, -0.7}}, {"Biases", {0.1, 0.2}}});
+  LayerNet bn = initialized({{"Input", {2, 3}},
+                             {"MovingMean", {0.5, -1}},
+                             {"MovingVariance", {2, 0.3}},
+                             {"Scaling", {1.5, -0.7}},
+                             {"Biases", {0.1, 0.2}}});
   Array batch = Array::zeros({4, 2, 3});
   for (int64_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)) * 3);
   const Array all = bn.evaluate_batch(batch);
@@ -167,8 +170,8 @@ TEST_CASE("BN example 10: Train-mode gradient identities", "[bn][examples]") {
 TEST_CASE("BN example 11: zero moving variance relies on Epsilon", "[bn][examples]") {
   LayerNet bn = initialized({{"MovingMean", {0}}, {"MovingVariance", {0}}, {"Scaling", {1}}, {"Biases", {0}}});
   require_values(bn.evaluate(Array{1}), {31.6227766});
-  LayerNet tight = initialized({{"MovingMean", {0}}, {"MovingVariance", {0}}, {"Scaling", {1}}, {"Biases", {0}},
-                                {"Epsilon", 1e-6}});
+  LayerNet tight =
+      initialized({{"MovingMean", {0}}, {"MovingVariance", {0}}, {"Scaling", {1}}, {"Biases", {0}}, {"Epsilon", 1e-6}});
   require_values(tight.evaluate(Array{1}), {1000.0});
 }
 
@@ -262,10 +265,16 @@ TEST_CASE("BN example 18: layers built from the same Scaling and Biases keep sep
 }
 
 TEST_CASE("BN example 19: save and load keep every array bit-exact and every option", "[bn][examples]") {
-  LayerNet bn = initialized({{"Input", {2, 3}}, {"Epsilon", 1e-5}, {"Momentum", 0.8}, {"Interleaving", true},
-                             {"VarianceEstimator", "Unbiased"}, {"MovingAverage", "Cumulative"},
-                             {"Statistics", "Population"}, {"ScalingInitializer", "NarrowNormal"},
-                             {"BiasesInitializer", "Ones"}, {"L2Factors", {{"Scaling", 0.5}, {"Biases", 0}}},
+  LayerNet bn = initialized({{"Input", {2, 3}},
+                             {"Epsilon", 1e-5},
+                             {"Momentum", 0.8},
+                             {"Interleaving", true},
+                             {"VarianceEstimator", "Unbiased"},
+                             {"MovingAverage", "Cumulative"},
+                             {"Statistics", "Population"},
+                             {"ScalingInitializer", "NarrowNormal"},
+                             {"BiasesInitializer", "Ones"},
+                             {"L2Factors", {{"Scaling", 0.5}, {"Biases", 0}}},
                              {"LearningRateMultipliers", {{"Biases", 0.5}, {"*", 2}}}},
                             42);
   bn.moving_update_step(Array{{{1, 2, 3}, {4, 5, 6}}, {{-1, 0.5, 2}, {0.1, 0.2, 0.3}}});

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/layer_net.h"
-#include "layers/kernels/batch_norm.h"
+#include <netkit/graph/layer_net.h>
+#include <netkit/layers/kernels/batch_norm.h>
 #include "tests/support/golden.h"
 
 using namespace netkit;
@@ -71,8 +71,8 @@ void check_mode(const Golden& g, Mode mode) {
   const LayerNet net = layer_for(g);
   const Array x = g.batch(g.doc.at("input"), "input");
   const Array w = g.batch(g.doc.at("grad_output"), "grad_output");
-  NETKIT_CHECK_REPORT(mismatch_report("output", net.evaluate_batch(x, mode), g.numbers(expected.at("output"), "output"),
-                                      kValues));
+  NETKIT_CHECK_REPORT(
+      mismatch_report("output", net.evaluate_batch(x, mode), g.numbers(expected.at("output"), "output"), kValues));
   const Gradients grads = net.gradients(x, w, mode);
   NETKIT_CHECK_REPORT(
       mismatch_report("dL/dInput", grads.input(), g.numbers(expected.at("grad_input"), "grad_input"), kValues));
@@ -95,10 +95,12 @@ TEST_CASE("BN golden: reference files are present and consistent", "[bn]") {
     CHECK(d.at("variance_estimator") == "Unbiased");
     CHECK(d.at("steps").size() == 3);
     // Every stored input must be a float32 value, or netkit would not see the reference's data.
-    std::vector<std::pair<std::string, const nlohmann::json*>> inputs = {
-        {"input", &d.at("input")},           {"grad_output", &d.at("grad_output")},
-        {"scaling", &d.at("scaling")},       {"biases", &d.at("biases")},
-        {"moving_mean", &d.at("moving_mean")}, {"moving_variance", &d.at("moving_variance")}};
+    std::vector<std::pair<std::string, const nlohmann::json*>> inputs = {{"input", &d.at("input")},
+                                                                         {"grad_output", &d.at("grad_output")},
+                                                                         {"scaling", &d.at("scaling")},
+                                                                         {"biases", &d.at("biases")},
+                                                                         {"moving_mean", &d.at("moving_mean")},
+                                                                         {"moving_variance", &d.at("moving_variance")}};
     for (size_t s = 0; s < d.at("steps").size(); ++s)
       inputs.push_back({"steps[" + std::to_string(s) + "].input", &d.at("steps")[s].at("input")});
     for (const auto& [what, list] : inputs)
@@ -141,7 +143,8 @@ TEST_CASE("BN golden: batch mean and biased variance of the Train kernel", "[bn]
     int64_t spatial = 1;
     for (size_t k = 2; k < g.batch_dims.size(); ++k) spatial *= g.batch_dims[g.interleaving() ? k - 1 : k];
     const int64_t n = g.batch_dims[0], c = g.channels();
-    const kernels::BnLayout l = g.interleaving() ? kernels::BnLayout{n * spatial, c, 1} : kernels::BnLayout{n, c, spatial};
+    const kernels::BnLayout l =
+        g.interleaving() ? kernels::BnLayout{n * spatial, c, 1} : kernels::BnLayout{n, c, spatial};
     const auto size = static_cast<size_t>(c);
     std::vector<float> gamma(size, 1.0f), beta(size, 0.0f), y(static_cast<size_t>(x.size())), mean(size), inv_std(size);
     std::vector<double> var(size);

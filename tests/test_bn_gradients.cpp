@@ -8,10 +8,10 @@
 #include <ostream>
 #include <vector>
 
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "tests/support/gradient_check.h"
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -77,9 +77,14 @@ std::vector<int64_t> channels_of(const std::vector<int64_t>& batch_dims, bool in
 
 Problem make_problem(const Config& config, uint64_t seed = 7) {
   Random random(seed, "gradients");
-  Problem p{config, BatchNormalizationLayer({{"Input", example_dims(config.rank, config.interleaving)},
-                                             {"Interleaving", config.interleaving}}),
-            {}, {}, {}, {}, {}};
+  Problem p{config,
+            BatchNormalizationLayer(
+                {{"Input", example_dims(config.rank, config.interleaving)}, {"Interleaving", config.interleaving}}),
+            {},
+            {},
+            {},
+            {},
+            {}};
   p.net.initialize(seed);
   Array gamma = random_uniform({kChannels}, random, 0.5, 1.5);
   for (int64_t c = 1; c < kChannels; c += 3) gamma[c] = -gamma[c];  // a negative Scaling too
@@ -230,7 +235,8 @@ TEST_CASE("BN gradients: Train-mode input gradient sums to zero over each channe
     sum[c] += dx[i];
     allowed[c] += 1e-5 * std::abs(p.gamma(i)) * p.inv_std[c] * std::abs(p.w[i]) * (1 + std::abs(p.xhat(i)));
   }
-  NETKIT_CHECK_REPORT(mismatch_report("per-channel sum of dL/dInput", sum, std::vector<double>(kChannels, 0.0), allowed));
+  NETKIT_CHECK_REPORT(
+      mismatch_report("per-channel sum of dL/dInput", sum, std::vector<double>(kChannels, 0.0), allowed));
 }
 
 TEST_CASE("BN gradients: Train mode with a constant dL/dy gives zero input gradient", "[bn]") {
@@ -246,15 +252,15 @@ TEST_CASE("BN gradients: Train mode with a constant dL/dy gives zero input gradi
     const auto c = static_cast<size_t>(p.channel[static_cast<size_t>(i)]);
     allowed[static_cast<size_t>(i)] = 1e-5 * std::abs(p.gamma(i) * p.inv_std[c] * constant) * (1 + std::abs(p.xhat(i)));
   }
-  NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(dx), std::vector<double>(allowed.size(), 0.0), allowed,
-                                      dx.dims()));
+  NETKIT_CHECK_REPORT(
+      mismatch_report("dL/dInput", to_doubles(dx), std::vector<double>(allowed.size(), 0.0), allowed, dx.dims()));
 }
 
 TEST_CASE("BN gradients: the finite-difference comparison rejects wrong gradients", "[bn]") {
   // The tolerances must be tight enough that plausible bugs fail, by a wide margin.
-  const Config config = GENERATE(Config{1, false, 5, Mode::Train}, Config{2, false, 2, Mode::Train},
-                                 Config{3, true, 5, Mode::Train}, Config{4, false, 1, Mode::Train},
-                                 Config{2, true, 1, Mode::Train});
+  const Config config =
+      GENERATE(Config{1, false, 5, Mode::Train}, Config{2, false, 2, Mode::Train}, Config{3, true, 5, Mode::Train},
+               Config{4, false, 1, Mode::Train}, Config{2, true, 1, Mode::Train});
   INFO(config << " (M = " << per_channel(config) << ")");
   const Problem p = make_problem(config);
   const NumericGradients n = numeric_gradients(p);
@@ -283,7 +289,8 @@ TEST_CASE("BN gradients: the finite-difference comparison rejects wrong gradient
     const Gradients wrong = p.gradients(Mode::Test);
     CHECK(compare_gradient("dL/dInput", wrong.input(), n.input, tolerance(s.input)).worst_ratio > 10);
     if (per_channel(config) > 1)  // with M = 1 the true dL/dScaling is 0: any error shows
-      CHECK(compare_gradient("dL/dScaling", wrong.arrays.at("Scaling"), n.scaling, tolerance(s.scaling)).worst_ratio > 10);
+      CHECK(compare_gradient("dL/dScaling", wrong.arrays.at("Scaling"), n.scaling, tolerance(s.scaling)).worst_ratio >
+            10);
   }
   SECTION("a 1% error") {
     Gradients wrong = right;

@@ -2,9 +2,9 @@
 // and located errors for every kind of broken file.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "graph/layer_net_json.h"
-#include "layers/batch_norm.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/batch_norm.h>
 #include "tests/support/fixtures.h"
 
 using namespace netkit;
@@ -14,9 +14,6 @@ using Catch::Matchers::Equals;
 
 namespace {
 
-
-
-
 LayerNet trained_layer() {
   LayerNet bn = BatchNormalizationLayer({{"Input", {3, 2}}, {"VarianceEstimator", "Unbiased"}});
   bn.initialize(9);
@@ -25,7 +22,9 @@ LayerNet trained_layer() {
   return bn;
 }
 
-nlohmann::json document(const nlohmann::json& layer) { return {{"format", "netkit"}, {"version", 1}, {"layer", layer}}; }
+nlohmann::json document(const nlohmann::json& layer) {
+  return {{"format", "netkit"}, {"version", 1}, {"layer", layer}};
+}
 
 }  // namespace
 
@@ -68,13 +67,16 @@ TEST_CASE("BN json: broken files give located errors", "[bn][json]") {
 
   write_text(f.path, good.substr(0, good.size() / 2));
   CHECK_THROWS_AS(load_layer_net(f.path), FormatError);
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("bn_broken.json: not valid JSON") && Contains("expected a JSON model file"));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("bn_broken.json: not valid JSON") && Contains("expected a JSON model file"));
 
   write_text(f.path, R"({"format": "netkit", "version": 7, "layer": {}})");
-  CHECK_THROWS_WITH(load_layer_net(f.path), Equals("bn_broken.json: /version: unsupported format version; expected version 1 or "
-                                                   "older, got version 7. Update netkit to read this file"));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Equals("bn_broken.json: /version: unsupported format version; expected version 1 or "
+                           "older, got version 7. Update netkit to read this file"));
   write_text(f.path, R"({"format": "onnx", "version": 1})");
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/format: not a netkit model file; expected \"netkit\", got \"onnx\""));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("/format: not a netkit model file; expected \"netkit\", got \"onnx\""));
   CHECK_THROWS_WITH(load_layer_net("no/such/file.json"), Contains("no/such/file.json: cannot open the model file"));
 
   auto broken = [&](auto&& edit) {
@@ -83,7 +85,8 @@ TEST_CASE("BN json: broken files give located errors", "[bn][json]") {
     write_text(f.path, doc.dump());
   };
   broken([](auto& l) { l["type"] = "BatchNorm"; });
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/type: unknown layer type; expected one of \"BatchNormalization\""));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("/layer/type: unknown layer type; expected one of \"BatchNormalization\""));
   broken([](auto& l) { l["options"]["Epsilom"] = 1; });
   CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/options") && Contains("unknown option \"Epsilom\""));
   broken([](auto& l) { l["weights"] = 1; });
@@ -92,11 +95,14 @@ TEST_CASE("BN json: broken files give located errors", "[bn][json]") {
   CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/arrays/MovingVariance") && Contains("channel 0") &&
                                                 Contains("MovingVariance + Epsilon must be positive"));
   broken([](auto& l) { l["arrays"]["Scaling"] = {1, 2}; });
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/arrays/Scaling") && Contains("expected length 3, got length 2"));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("/layer/arrays/Scaling") && Contains("expected length 3, got length 2"));
   broken([](auto& l) { l["arrays"]["Biases"]["data"] = "AAAA*AAAAAAAAAAA"; });
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/arrays/Biases/data: invalid base64 character at offset 4"));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("/layer/arrays/Biases/data: invalid base64 character at offset 4"));
   broken([](auto& l) { l["arrays"]["Biases"]["data"] = "AAAA"; });
-  CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/arrays/Biases/data: base64 data does not match the shape [3]"));
+  CHECK_THROWS_WITH(load_layer_net(f.path),
+                    Contains("/layer/arrays/Biases/data: base64 data does not match the shape [3]"));
   broken([](auto& l) { l["arrays"]["Biases"]["data"] = "AADAfwAAAAAAAAAA"; });  // a NaN
   CHECK_THROWS_WITH(load_layer_net(f.path), Contains("/layer/arrays/Biases/data: value 0 is not finite"));
   broken([](auto& l) { l["arrays"]["Biases"]["shape"] = {1000000, 1000000, 1000000}; });

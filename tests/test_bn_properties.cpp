@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "graph/layer_net.h"
-#include "layers/kernels/batch_norm.h"
+#include <netkit/graph/layer_net.h>
+#include <netkit/layers/kernels/batch_norm.h>
 
 using namespace netkit;
 
@@ -30,8 +30,8 @@ TEST_CASE("BN properties: options list every default", "[bn][properties]") {
 }
 
 TEST_CASE("BN properties: information reports ports, arrays and counts", "[bn][properties]") {
-  LayerNet bn = BatchNormalizationLayer({{"Input", {6, 3, 3}}, {"LearningRateMultipliers", {{"Biases", 0.5}}},
-                                         {"L2Factors", {{"Scaling", 0.25}}}});
+  LayerNet bn = BatchNormalizationLayer(
+      {{"Input", {6, 3, 3}}, {"LearningRateMultipliers", {{"Biases", 0.5}}}, {"L2Factors", {{"Scaling", 0.25}}}});
   LayerInfo info = bn.information();
   CHECK(info.type == "BatchNormalization");
   REQUIRE(info.inputs.size() == 1);
@@ -58,8 +58,10 @@ TEST_CASE("BN properties: information reports ports, arrays and counts", "[bn][p
 }
 
 TEST_CASE("BN properties: initialization is seeded and fills arrays independently", "[bn][properties]") {
-  const nlohmann::json options{{"Input", 64}, {"ScalingInitializer", "NarrowNormal"}, {"BiasesInitializer", "NarrowNormal"}};
-  LayerNet a = BatchNormalizationLayer(options), b = BatchNormalizationLayer(options), c = BatchNormalizationLayer(options);
+  const nlohmann::json options{
+      {"Input", 64}, {"ScalingInitializer", "NarrowNormal"}, {"BiasesInitializer", "NarrowNormal"}};
+  LayerNet a = BatchNormalizationLayer(options), b = BatchNormalizationLayer(options),
+           c = BatchNormalizationLayer(options);
   a.initialize(3);
   b.initialize(3);
   c.initialize(4);
@@ -76,7 +78,7 @@ TEST_CASE("BN properties: initialization is seeded and fills arrays independentl
     sum += a.array("Scaling")[i];
     sum_sq += a.array("Scaling")[i] * a.array("Scaling")[i];
   }
-  CHECK(std::fabs(sum / 64) < 0.005);                 // NarrowNormal: mean 0,
+  CHECK(std::fabs(sum / 64) < 0.005);                          // NarrowNormal: mean 0,
   CHECK(std::sqrt(sum_sq / 64) == Approx(0.01).epsilon(0.3));  // standard deviation 0.01
 }
 
@@ -93,7 +95,8 @@ TEST_CASE("BN properties: Train-mode outputs are normalised per channel", "[bn][
     LayerNet bn = BatchNormalizationLayer({{"Input", {3, 4}}, {"Interleaving", interleaving}, {"Epsilon", 0}});
     bn.initialize();
     Array x = Array::zeros({5, 3, 4});
-    for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(1000 + std::sin(static_cast<double>(i)) * (1 + i % 3));
+    for (int64_t i = 0; i < x.size(); ++i)
+      x[i] = static_cast<float>(1000 + std::sin(static_cast<double>(i)) * (1 + i % 3));
     const Array y = bn.evaluate_batch(x, Mode::Train);
     const int64_t channels = interleaving ? 4 : 3;
     for (int64_t c = 0; c < channels; ++c) {
@@ -129,7 +132,8 @@ TEST_CASE("BN properties: Chan's rule combines batch moments into whole-set mome
   // The building block of "Statistics" -> "Population": moments of two batches combine to the
   // moments of their union exactly as if computed in one go.
   std::vector<float> data(2 * 3 * 50);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(100 + std::sin(0.37 * static_cast<double>(i)) * (i % 7));
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<float>(100 + std::sin(0.37 * static_cast<double>(i)) * (i % 7));
   const kernels::BnLayout whole{2, 3, 50}, half{1, 3, 50};
   double mean[3], m2[3], mean_a[3], m2_a[3], mean_b[3], m2_b[3];
   kernels::batch_norm_moments(data.data(), whole, mean, m2);

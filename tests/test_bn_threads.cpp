@@ -12,22 +12,21 @@
 #include <utility>
 #include <vector>
 
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/layers/kernels/batch_norm.h>
+#include <netkit/layers/kernels/batch_norm_loops.h>
+#include <netkit/layers/kernels/batch_norm_reference.h>
 #include "tests/support/fixtures.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "layers/kernels/batch_norm.h"
-#include "layers/kernels/batch_norm_loops.h"
-#include "layers/kernels/batch_norm_reference.h"
-#include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
 using kernels::BnLayout;
 
 namespace {
-
 
 // Puts +2^40 and -2^40 on the first and last value of every channel of g. They cancel, but
 // in double the ordinary values summed between them lose their bits below 2^-12, which float
@@ -142,7 +141,7 @@ struct KernelResult {
 KernelResult run_kernels(const KernelCase& k, bool train) {
   const auto c = static_cast<size_t>(k.l.channels);
   KernelResult r{std::vector<float>(k.x.size()), std::vector<float>(k.x.size()), std::vector<float>(c, 0.0f),
-                 std::vector<float>(c, 0.0f),    std::vector<float>(c),        std::vector<float>(c),
+                 std::vector<float>(c, 0.0f),    std::vector<float>(c),          std::vector<float>(c),
                  std::vector<double>(c)};
   if (train) {
     kernels::batch_norm_train_forward(k.x.data(), k.l, k.gamma.data(), k.beta.data(), k.eps, r.y.data(), r.mean.data(),
@@ -195,7 +194,8 @@ void check_against_reference(const KernelCase& k, bool train) {
                    std::abs(ref.dx[i]));
   }
   for (size_t ch = 0; ch < c; ++ch) {
-    allow_dgamma[ch] = K * u * (r[ch] * (sum_abs_gx[ch] + sum_abs_g[ch] * std::abs(center[ch])) + std::abs(ref.dgamma[ch]));
+    allow_dgamma[ch] =
+        K * u * (r[ch] * (sum_abs_gx[ch] + sum_abs_g[ch] * std::abs(center[ch])) + std::abs(ref.dgamma[ch]));
     allow_dbeta[ch] = K * u * sum_abs_g[ch];
   }
 
@@ -271,8 +271,7 @@ TEST_CASE("BN threads: kernel results including the double variance are bit-iden
   // The layer cases above at kernel level, where the double variance shows any change in the
   // order of the statistics' reductions.
   const BnLayout l = GENERATE(BnLayout{8, 16, 784}, BnLayout{32, 8, 35}, BnLayout{256, 1024, 1}, BnLayout{600, 300, 1},
-                              BnLayout{3136, 32, 1}, BnLayout{6272, 32, 1}, BnLayout{5000, 5, 3},
-                              BnLayout{100, 70, 3});
+                              BnLayout{3136, 32, 1}, BnLayout{6272, 32, 1}, BnLayout{5000, 5, 3}, BnLayout{100, 70, 3});
   KernelCase k = kernel_case(l, 21);
   plant_cancelling_pairs(k.g.data(), k.g.size(), l.channels, [&](size_t i) { return k.channel(i); });
   for (bool train : {false, true}) {
@@ -362,8 +361,9 @@ TEST_CASE("BN threads: a large common offset keeps the variance accurate", "[bn]
   // Mean 1000, spread 0.01: E[x^2] - E[x]^2 goes negative in float and keeps only about five
   // digits in double (relative error 1e-5 to 1e-4); two passes or Chan's rule lose none.
   // Epsilon 1e-5 keeps the variance dominant.
-  const BnLayout l = GENERATE(BnLayout{64, 3, 1}, BnLayout{1000, 4, 1}, BnLayout{8, 3, 17}, BnLayout{4, 2, 64},
-                              BnLayout{3000, 3, 3}, BnLayout{5000, 3, 1}, BnLayout{256, 128, 1}, BnLayout{1025, 128, 1});
+  const BnLayout l =
+      GENERATE(BnLayout{64, 3, 1}, BnLayout{1000, 4, 1}, BnLayout{8, 3, 17}, BnLayout{4, 2, 64}, BnLayout{3000, 3, 3},
+               BnLayout{5000, 3, 1}, BnLayout{256, 128, 1}, BnLayout{1025, 128, 1});
   INFO(describe(l));
   const KernelCase k = kernel_case(l, 5, 1000.0, 0.01, 1e-5);
   check_against_reference(k, true);
@@ -439,8 +439,8 @@ TEST_CASE("BN threads: backward kernels overwrite or accumulate dx as asked", "[
   } else {
     kernels::batch_norm_test_backward(k.x.data(), k.g.data(), l, k.gamma.data(), k.m.data(), k.v.data(), k.eps,
                                       only_dx.data(), false, nullptr, nullptr);
-    kernels::batch_norm_test_backward(k.x.data(), k.g.data(), l, k.gamma.data(), k.m.data(), k.v.data(), k.eps,
-                                      nullptr, false, nullptr, only_dbeta.data());
+    kernels::batch_norm_test_backward(k.x.data(), k.g.data(), l, k.gamma.data(), k.m.data(), k.v.data(), k.eps, nullptr,
+                                      false, nullptr, only_dbeta.data());
   }
   NETKIT_CHECK_REPORT(bit_difference_report("dx alone", only_dx, fresh[0]));
   NETKIT_CHECK_REPORT(bit_difference_report("dbeta alone", only_dbeta, fresh[2]));

@@ -2,7 +2,7 @@
 // every error message.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 #include "tools/cli/args.h"
 
 using namespace netkit;
@@ -36,7 +36,8 @@ TEST_CASE("CLI arguments: values of every kind, in both spellings", "[cli]") {
   CHECK(b.integer("epochs", 2) == 2);  // the fallback
   CHECK_FALSE(b.has("json"));
   CHECK(parse_args(train_spec(), {"--help"}).has("help"));
-  CHECK_THAT(usage(train_spec()), Contains("usage: netkit train MODEL.json [--epochs N] [--lr X] --out OUT.json [--json]"));
+  CHECK_THAT(usage(train_spec()),
+             Contains("usage: netkit train MODEL.json [--epochs N] [--lr X] --out OUT.json [--json]"));
   CHECK_THAT(usage(train_spec()), Contains("--epochs N"));
 }
 
@@ -54,15 +55,18 @@ TEST_CASE("CLI arguments: every mistake names the option, what was expected and 
   CHECK_THROWS_WITH(parse_args(s, {"m.json", "--epoch", "2", "--out", "o"}),
                     Equals("netkit train: unknown option \"--epoch\"; expected one of --epochs, --lr, --out, --json, "
                            "--help, got \"--epoch\""));
-  CHECK_THROWS_WITH(parse_args(s, {"m.json", "--out"}),
-                    Equals("netkit train, option --out: missing value; expected a value, got the end of the arguments"));
+  CHECK_THROWS_WITH(
+      parse_args(s, {"m.json", "--out"}),
+      Equals("netkit train, option --out: missing value; expected a value, got the end of the arguments"));
   CHECK_THROWS_WITH(parse_args(s, {"m.json", "--json=1", "--out", "o"}), Contains("a flag takes no value"));
   CHECK_THROWS_WITH(parse_args(s, {"m.json", "--out", "a", "--out", "b"}),
                     Equals("netkit train, option --out: given twice; expected one value, got a second \"b\""));
-  CHECK_THROWS_WITH(parse_args(s, {"--out", "o"}),
-                    Equals("netkit train: missing argument MODEL.json; expected 1 arguments, got 0. See netkit train --help"));
+  CHECK_THROWS_WITH(
+      parse_args(s, {"--out", "o"}),
+      Equals("netkit train: missing argument MODEL.json; expected 1 arguments, got 0. See netkit train --help"));
   CHECK_THROWS_WITH(parse_args(s, {"m.json", "extra", "--out", "o"}),
                     Equals("netkit train: unexpected argument \"extra\"; expected MODEL.json, got \"extra\""));
-  CHECK_THROWS_WITH(parse_args(s, {"m.json"}),
-                    Equals("netkit train: missing option --out; expected --out OUT.json, got none. See netkit train --help"));
+  CHECK_THROWS_WITH(
+      parse_args(s, {"m.json"}),
+      Equals("netkit train: missing option --out; expected --out OUT.json, got none. See netkit train --help"));
 }

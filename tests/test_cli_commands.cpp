@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 #include "tests/support/fixtures.h"
 #include "tools/cli/commands.h"
 
@@ -54,8 +54,9 @@ TEST_CASE("CLI: train, eval, info and graph on the committed sample", "[cli]") {
   CHECK(summary.at("steps") == 16);  // 2 rounds of 128 images in batches of 16
   const double accuracy = summary.at("test_accuracy");
   CHECK(accuracy > 0.3);  // 10 classes: chance is 0.1; 256 examples seen
-  CHECK_THAT(read_text(csv.path), StartsWith("round,train_loss,train_accuracy,validation_loss,validation_accuracy\n1,"));
-  CHECK_THAT(train.out, Contains(", train accuracy 0."));  // measured by default, a fraction
+  CHECK_THAT(read_text(csv.path),
+             StartsWith("round,train_loss,train_accuracy,validation_loss,validation_accuracy\n1,"));
+  CHECK_THAT(train.out, Contains(", train accuracy 0."));                // measured by default, a fraction
   CHECK_THAT(read_text(csv.path), !Contains(",,") && !Contains(",\n"));  // no empty cell: every column has a value
   CHECK_THAT(read_text(svg.path), Contains("<polyline class=\"train loss\""));
 
@@ -72,9 +73,11 @@ TEST_CASE("CLI: train, eval, info and graph on the committed sample", "[cli]") {
   CHECK_THAT(info.out, Contains("NetChain: 10 layers, 14 arrays, 20682 elements"));
   CHECK_THAT(info.out, Contains("parameters: 20682"));
   // The schedule and L2 reach the trainer: same seed, different trained net.
-  TempFile cosine_model("cli_test_cosine.json"), cosine_csv("cli_test_cosine.curve.csv"), cosine_svg("cli_test_cosine.curve.svg");
-  const Run cosine = run("train", {kModel, "--data", kSample, "--epochs", "2", "--batch", "16", "--seed", "3", "--threads", "2",
-                                   "--schedule", "cosine", "--l2", "0.001", "--out", cosine_model.path, "--json"});
+  TempFile cosine_model("cli_test_cosine.json"), cosine_csv("cli_test_cosine.curve.csv"),
+      cosine_svg("cli_test_cosine.curve.svg");
+  const Run cosine =
+      run("train", {kModel, "--data", kSample, "--epochs", "2", "--batch", "16", "--seed", "3", "--threads", "2",
+                    "--schedule", "cosine", "--l2", "0.001", "--out", cosine_model.path, "--json"});
   const auto cosine_summary = last_line(cosine.out);
   CHECK(cosine_summary.at("schedule") == "cosine");
   CHECK(cosine_summary.at("l2") == 0.001);
@@ -92,14 +95,16 @@ TEST_CASE("CLI: bad command lines and bad files give one clear message", "[cli]"
   CHECK_THROWS_WITH(run("train", {kModel}), Contains("missing option --out"));
   CHECK_THROWS_WITH(run("train", {kModel, "--out", "x.json", "--batch", "0"}),
                     Equals("netkit train, option --batch: out of range; expected an integer >= 1, got 0"));
-  CHECK_THROWS_WITH(run("train", {kModel, "--data", kSample, "--schedule", "linear", "--out", "unused.json"}),
-                    Equals("netkit train, option --schedule: unknown schedule; expected constant or cosine, got \"linear\""));
+  CHECK_THROWS_WITH(
+      run("train", {kModel, "--data", kSample, "--schedule", "linear", "--out", "unused.json"}),
+      Equals("netkit train, option --schedule: unknown schedule; expected constant or cosine, got \"linear\""));
   CHECK_THROWS_AS(run("eval", {"no_such_model.json"}), FormatError);
   CHECK_THROWS_WITH(run("eval", {kModel, "--data", "/no/such/dir"}), Contains("/no/such/dir"));
   const std::string empty_dir = std::string(NETKIT_SOURCE_DIR) + "/data/models";  // no checkpoints there
   CHECK_THROWS_WITH(run("train", {kModel, "--data", kSample, "--resume", empty_dir, "--out", "unused.json"}),
                     Equals("netkit train, option --resume: no checkpoint in the directory; expected checkpoint-*.json "
-                           "files, got none in \"" + empty_dir + "\""));
+                           "files, got none in \"" +
+                           empty_dir + "\""));
   const Run help = run("train", {"--help"});
   CHECK(help.code == 0);
   CHECK_THAT(help.out, StartsWith("usage: netkit train MODEL.json"));

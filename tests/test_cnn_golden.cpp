@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/executor.h"
-#include "graph/net.h"
-#include "graph/net_json.h"
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_json.h>
 #include "tests/support/golden.h"
 
 using namespace netkit;
@@ -75,7 +75,8 @@ Net chain_for(const Case& c, const nlohmann::json& bn = nullptr) {
                       {"softmax", SoftmaxLayer()}},
                      {{"Input", std::vector<int64_t>(c.dims.begin() + 1, c.dims.end())}});
   for (const auto& [key, a] : c.doc.at("initial").items())
-    net.set_array(path_of(key), json_array(a.at("data"), a.at("shape").get<std::vector<int64_t>>(), c.name + " " + key));
+    net.set_array(path_of(key),
+                  json_array(a.at("data"), a.at("shape").get<std::vector<int64_t>>(), c.name + " " + key));
   REQUIRE(net.initialized());
   return net;
 }
@@ -172,8 +173,7 @@ TEST_CASE("CNN + CrossEntropyLoss: losses and all gradients match nn.CrossEntrop
     NETKIT_CHECK_REPORT(compare(c.name + " " + key, trained.array(path_of("net/" + key)), e));
 }
 
-TEST_CASE("CNN: Test mode with the batch statistics as moving arrays gives the Train-mode output",
-          "[cnn][golden]") {
+TEST_CASE("CNN: Test mode with the batch statistics as moving arrays gives the Train-mode output", "[cnn][golden]") {
   // Train mode normalises with the batch mean and the BIASED batch variance (1/M, as PyTorch).
   // With "Momentum" 0 one moving update stores exactly this batch's statistics; with the biased
   // estimator the Test-mode net then computes the Train-mode function. With "Unbiased" it stores
@@ -193,11 +193,11 @@ TEST_CASE("CNN: Test mode with the batch statistics as moving arrays gives the T
       const nlohmann::json& stats = c.doc.at("Train");
       NETKIT_CHECK_REPORT(compare(name + " batch mean", net.array({"bn", "MovingMean"}), stats.at("batch_mean")));
       const Array test = net.evaluate_batch(x, Mode::Test);
-      const std::string report = mismatch_report("Test vs Train output", to_doubles(test), to_doubles(train),
-                                                 Tolerance{kRel, kFloor});
+      const std::string report =
+          mismatch_report("Test vs Train output", to_doubles(test), to_doubles(train), Tolerance{kRel, kFloor});
       if (estimator == "Biased") {
-        NETKIT_CHECK_REPORT(compare(name + " biased batch variance", net.array({"bn", "MovingVariance"}),
-                                    stats.at("batch_variance")));
+        NETKIT_CHECK_REPORT(
+            compare(name + " biased batch variance", net.array({"bn", "MovingVariance"}), stats.at("batch_variance")));
         NETKIT_CHECK_REPORT(report);
       } else {
         CHECK(report != "");

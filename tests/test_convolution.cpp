@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/kernels/convolution.h"
-#include "layers/kernels/convolution_reference.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/kernels/convolution.h>
+#include <netkit/layers/kernels/convolution_reference.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
@@ -36,11 +36,11 @@ ConvResults run_kernels(const ConvProblem& k) { return run_conv(k); }
 // tile, the direct 1x1 path, col2im with strides, groups, padding beyond the kernel, 1-D.
 std::vector<ConvDims> kernel_geometries() {
   return {conv_dims(2, 3, 4, 1, 5, 6, 3, 3, 1, 1, 1),    conv_dims(3, 4, 6, 2, 7, 9, 3, 2, 2, 1, 1),
-          conv_dims(2, 64, 8, 1, 30, 20, 3, 3, 1, 1, 1),  conv_dims(2, 64, 8, 4, 15, 17, 3, 3, 2, 2, 2),
-          conv_dims(3, 5, 7, 1, 6, 5, 1, 1, 1, 0, 1),     conv_dims(2, 6, 6, 6, 5, 5, 3, 3, 1, 1, 1),
-          conv_dims(2, 2, 3, 1, 3, 4, 2, 2, 1, 3, 1),     conv_dims(2, 3, 2, 1, 1, 11, 1, 3, 2, 2, 2),
-          conv_dims(9, 16, 4, 1, 1, 40, 1, 5, 1, 0, 3),   conv_dims(2, 64, 5, 1, 33, 33, 1, 1, 1, 0, 1),
-          conv_dims(3, 64, 8, 2, 33, 34, 1, 1, 1, 0, 1),  conv_dims(37, 3, 5, 1, 6, 7, 3, 3, 1, 1, 1),
+          conv_dims(2, 64, 8, 1, 30, 20, 3, 3, 1, 1, 1), conv_dims(2, 64, 8, 4, 15, 17, 3, 3, 2, 2, 2),
+          conv_dims(3, 5, 7, 1, 6, 5, 1, 1, 1, 0, 1),    conv_dims(2, 6, 6, 6, 5, 5, 3, 3, 1, 1, 1),
+          conv_dims(2, 2, 3, 1, 3, 4, 2, 2, 1, 3, 1),    conv_dims(2, 3, 2, 1, 1, 11, 1, 3, 2, 2, 2),
+          conv_dims(9, 16, 4, 1, 1, 40, 1, 5, 1, 0, 3),  conv_dims(2, 64, 5, 1, 33, 33, 1, 1, 1, 0, 1),
+          conv_dims(3, 64, 8, 2, 33, 34, 1, 1, 1, 0, 1), conv_dims(37, 3, 5, 1, 6, 7, 3, 3, 1, 1, 1),
           conv_dims(2, 64, 3, 1, 1, 1000, 1, 9, 1, 4, 1)};
 }
 
@@ -50,8 +50,8 @@ std::vector<ConvDims> kernel_geometries() {
 
 TEST_CASE("Convolution: forward and gradients on hand-computed values", "[convolution]") {
   // One channel, 3x3 input, 2x2 kernel, stride 1, no padding: a 2x2 output.
-  LayerNet conv = ConvolutionLayer({{"Input", {1, 3, 3}}, {"KernelSize", 2}, {"Weights", {{{{1, 2}, {3, 4}}}}},
-                                    {"Biases", {0.5}}});
+  LayerNet conv =
+      ConvolutionLayer({{"Input", {1, 3, 3}}, {"KernelSize", 2}, {"Weights", {{{{1, 2}, {3, 4}}}}}, {"Biases", {0.5}}});
   CHECK(conv.port_shape("Output") == Shape{1, 2, 2});
   const Array x{{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}};
   // y[0,0] = 1 + 4 + 12 + 20 + 0.5; y[0,1] = 2 + 6 + 15 + 24 + 0.5; ...
@@ -63,8 +63,12 @@ TEST_CASE("Convolution: forward and gradients on hand-computed values", "[convol
   CHECK(g.arrays.at("Weights").values() == std::vector<float>{-4, -4, -4, -4});
   CHECK(g.arrays.at("Biases").values() == std::vector<float>{0});
   // Stride 2 and padding 1 on a 1-D signal: taps at -1, 1, 3.
-  LayerNet one_d = ConvolutionLayer({{"Input", {1, 4}}, {"KernelSize", 2}, {"Stride", 2}, {"PaddingSize", 1},
-                                     {"Weights", {{{10, 1}}}}, {"Biases", {0}}});
+  LayerNet one_d = ConvolutionLayer({{"Input", {1, 4}},
+                                     {"KernelSize", 2},
+                                     {"Stride", 2},
+                                     {"PaddingSize", 1},
+                                     {"Weights", {{{10, 1}}}},
+                                     {"Biases", {0}}});
   CHECK(one_d.port_shape("Output") == Shape{1, 3});
   CHECK(one_d.evaluate(Array{{1, 2, 3, 4}}).values() == std::vector<float>{1, 23, 40});  // [0,1], [2,3], [4,0]
 }
@@ -73,8 +77,8 @@ TEST_CASE("Convolution: forward and gradients on hand-computed values", "[convol
 
 TEST_CASE("Convolution: a 1x1 convolution is the same Linear map at every pixel", "[convolution]") {
   Random random(2, "1x1");
-  LayerNet conv = ConvolutionLayer({{"Input", {5, 3, 4}}, {"OutputChannels", 6}, {"KernelSize", 1},
-                                    {"BiasesInitializer", "NarrowNormal"}});
+  LayerNet conv = ConvolutionLayer(
+      {{"Input", {5, 3, 4}}, {"OutputChannels", 6}, {"KernelSize", 1}, {"BiasesInitializer", "NarrowNormal"}});
   conv.initialize(1);
   LayerNet linear = LayerNet::create("Linear", {{"Input", 5}, {"OutputSize", 6}});
   linear.set_array("Weights", conv.array("Weights").reshaped({6, 5}));
@@ -119,13 +123,18 @@ TEST_CASE("Convolution: a delta kernel copies (shifted) input channels exactly",
   const Array dx = valid.gradients(x, g).input();
   for (int64_t nc = 0; nc < 6; ++nc)
     for (int64_t i = 0; i < 6; ++i)
-      for (int64_t j = 0; j < 7; ++j) REQUIRE(dx[(nc * 6 + i) * 7 + j] == (i < 4 && j < 5 ? g[(nc * 4 + i) * 5 + j] : 0.0f));
+      for (int64_t j = 0; j < 7; ++j)
+        REQUIRE(dx[(nc * 6 + i) * 7 + j] == (i < 4 && j < 5 ? g[(nc * 4 + i) * 5 + j] : 0.0f));
   CHECK(same.gradients(x, x).input().bit_equal(x));
 }
 
 TEST_CASE("Convolution: zero Weights give exactly the Biases", "[convolution]") {
-  LayerNet conv = ConvolutionLayer({{"Input", {3, 9, 8}}, {"OutputChannels", 4}, {"KernelSize", 3}, {"Stride", 2},
-                                    {"WeightsInitializer", "Zeros"}, {"BiasesInitializer", "NarrowNormal"}});
+  LayerNet conv = ConvolutionLayer({{"Input", {3, 9, 8}},
+                                    {"OutputChannels", 4},
+                                    {"KernelSize", 3},
+                                    {"Stride", 2},
+                                    {"WeightsInitializer", "Zeros"},
+                                    {"BiasesInitializer", "NarrowNormal"}});
   conv.initialize(2);
   Array x = Array::zeros({2, 3, 9, 8});
   for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(1e30 * std::sin(static_cast<double>(i)));
@@ -136,13 +145,15 @@ TEST_CASE("Convolution: zero Weights give exactly the Biases", "[convolution]") 
 
 TEST_CASE("Convolution: an example's output does not depend on the rest of the batch", "[convolution]") {
   Random random(6, "alone");
-  LayerNet conv = ConvolutionLayer({{"Input", {4, 8, 8}}, {"OutputChannels", 5}, {"KernelSize", 3}, {"PaddingSize", 1}});
+  LayerNet conv =
+      ConvolutionLayer({{"Input", {4, 8, 8}}, {"OutputChannels", 5}, {"KernelSize", 3}, {"PaddingSize", 1}});
   conv.initialize(4);
   const Array batch = random_normal({5, 4, 8, 8}, random);
   const Array all = conv.evaluate_batch(batch);
   const std::vector<float> xs = batch.values(), ys = all.values();
   for (int64_t n = 0; n < 5; ++n) {
-    const Array one = conv.evaluate(Array::from({4, 8, 8}, std::vector<float>(xs.begin() + n * 256, xs.begin() + (n + 1) * 256)));
+    const Array one =
+        conv.evaluate(Array::from({4, 8, 8}, std::vector<float>(xs.begin() + n * 256, xs.begin() + (n + 1) * 256)));
     CHECK(one.values() == std::vector<float>(ys.begin() + n * 320, ys.begin() + (n + 1) * 320));  // bit for bit
   }
 }
@@ -187,7 +198,8 @@ TEST_CASE("Convolution: backward kernels overwrite or accumulate as asked and sk
       return mismatch_report(what, doubles(got), expected, allowed);
     };
     NETKIT_CHECK_REPORT(close_to_sum("dx accumulated", acc_dx, prior_dx, fresh.dx, a.dx));
-    NETKIT_CHECK_REPORT(close_to_sum("dw accumulated", acc_dw, prior_dw, fresh.dw, std::vector<double>(a.dw.size(), 0.0)));
+    NETKIT_CHECK_REPORT(
+        close_to_sum("dw accumulated", acc_dw, prior_dw, fresh.dw, std::vector<double>(a.dw.size(), 0.0)));
     std::vector<float> expected_db(prior_db.size());
     for (size_t j = 0; j < expected_db.size(); ++j) expected_db[j] = prior_db[j] + fresh.db[j];
     NETKIT_CHECK_REPORT(bit_difference_report("db accumulated", acc_db, expected_db));
@@ -226,8 +238,12 @@ TEST_CASE("Convolution: 1, 2 and 3 threads give bit-identical outputs and gradie
   }
   // Through the layer, with a batch that spans several chunks of the weight gradient.
   Random random(8, "layer threads");
-  LayerNet conv = ConvolutionLayer({{"Input", {8, 12, 12}}, {"OutputChannels", 6}, {"KernelSize", 3}, {"Stride", 2},
-                                    {"PaddingSize", "Same"}, {"BiasesInitializer", "NarrowNormal"}});
+  LayerNet conv = ConvolutionLayer({{"Input", {8, 12, 12}},
+                                    {"OutputChannels", 6},
+                                    {"KernelSize", 3},
+                                    {"Stride", 2},
+                                    {"PaddingSize", "Same"},
+                                    {"BiasesInitializer", "NarrowNormal"}});
   conv.initialize(3);
   const Array x = random_normal({19, 8, 12, 12}, random), dy = random_normal({19, 6, 6, 6}, random);
   auto results = [&] {
@@ -247,23 +263,35 @@ TEST_CASE("Convolution: 1, 2 and 3 threads give bit-identical outputs and gradie
 
 TEST_CASE("Convolution: kernels refuse sizes beyond BLAS's 32 bits before any work starts", "[convolution]") {
   const ConvDims d = conv_dims(1, 1, 1, 1, 70000, 70000, 1, 1, 1, 0, 1);  // 4.9e9 positions, never touched
-  const char* message = "Convolution kernels: matrix dimension out of range for BLAS; expected at most 2147483647, "
-                        "got 4900000000";
+  const char* message =
+      "Convolution kernels: matrix dimension out of range for BLAS; expected at most 2147483647, "
+      "got 4900000000";
   CHECK_THROWS_AS(kernels::conv_forward(nullptr, nullptr, nullptr, d, nullptr), EvaluationError);
   CHECK_THROWS_WITH(kernels::conv_forward(nullptr, nullptr, nullptr, d, nullptr), Equals(message));
-  CHECK_THROWS_WITH(kernels::conv_backward(nullptr, nullptr, nullptr, d, nullptr, false, nullptr, nullptr), Equals(message));
+  CHECK_THROWS_WITH(kernels::conv_backward(nullptr, nullptr, nullptr, d, nullptr, false, nullptr, nullptr),
+                    Equals(message));
 }
 
 // ---- files -------------------------------------------------------------------------------------
 
 TEST_CASE("Convolution: save -> load -> save is byte-identical and outputs are bit-identical", "[convolution]") {
   TempFile a("convolution_roundtrip_a.json"), b("convolution_roundtrip_b.json");
-  LayerNet square = ConvolutionLayer({{"Input", {4, 7, 6}}, {"OutputChannels", 6}, {"KernelSize", {3, 2}},
-                                      {"Stride", {2, 1}}, {"PaddingSize", "Same"}, {"Dilation", 1}, {"ChannelGroups", 2},
-                                      {"BiasesInitializer", "NarrowNormal"}, {"L2Factors", {{"Biases", 0}}}});
+  LayerNet square = ConvolutionLayer({{"Input", {4, 7, 6}},
+                                      {"OutputChannels", 6},
+                                      {"KernelSize", {3, 2}},
+                                      {"Stride", {2, 1}},
+                                      {"PaddingSize", "Same"},
+                                      {"Dilation", 1},
+                                      {"ChannelGroups", 2},
+                                      {"BiasesInitializer", "NarrowNormal"},
+                                      {"L2Factors", {{"Biases", 0}}}});
   square.initialize(3);
-  LayerNet one_d = ConvolutionLayer({{"Input", {3, 10}}, {"OutputChannels", 2}, {"KernelSize", 3}, {"HasBiases", false},
-                                     {"Dilation", 2}, {"PaddingSize", 1}});
+  LayerNet one_d = ConvolutionLayer({{"Input", {3, 10}},
+                                     {"OutputChannels", 2},
+                                     {"KernelSize", 3},
+                                     {"HasBiases", false},
+                                     {"Dilation", 2},
+                                     {"PaddingSize", 1}});
   one_d.initialize(4);
   Random random(5, "round trip");
   for (const LayerNet* net : {&square, &one_d}) {
@@ -280,7 +308,8 @@ TEST_CASE("Convolution: save -> load -> save is byte-identical and outputs are b
     for (const auto& [name, grad] : g1.arrays) CHECK(grad.bit_equal(g2.arrays.at(name)));
   }
   CHECK(load_layer_net(a.path).option("HasBiases") == false);
-  const LayerNet open = layer_net_from_json(layer_net_to_json(ConvolutionLayer({{"OutputChannels", 3}, {"KernelSize", 5}})));
+  const LayerNet open =
+      layer_net_from_json(layer_net_to_json(ConvolutionLayer({{"OutputChannels", 3}, {"KernelSize", 5}})));
   CHECK_FALSE(open.initialized());
   CHECK(open.option("KernelSize") == 5);
 }

@@ -11,20 +11,20 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "layers/kernels/convolution.h"
-#include "layers/kernels/convolution_direct.h"
-#include "layers/kernels/convolution_reference.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/layers/kernels/convolution.h>
+#include <netkit/layers/kernels/convolution_direct.h>
+#include <netkit/layers/kernels/convolution_reference.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/test_convolution_support.h"
 
 using namespace netkit;
 using namespace netkit::test;
+using Catch::Matchers::Equals;
 using kernels::ConvDims;
 using kernels::ConvPath;
-using Catch::Matchers::Equals;
 
 namespace {
 
@@ -100,7 +100,8 @@ TEST_CASE("Convolution direct path: taken for the benchmark's 16->32 on 14x14, n
   // Forcing the direct path where it cannot run is refused with the reason.
   const ConvDims strided = conv_dims(1, 2, 2, 1, 6, 6, 3, 3, 2, 1, 1);
   std::vector<float> x(72), w(72), y(18);
-  CHECK_THROWS_AS(kernels::conv_forward(x.data(), w.data(), nullptr, strided, y.data(), ConvPath::direct), EvaluationError);
+  CHECK_THROWS_AS(kernels::conv_forward(x.data(), w.data(), nullptr, strided, y.data(), ConvPath::direct),
+                  EvaluationError);
   CHECK_THROWS_WITH(kernels::conv_forward(x.data(), w.data(), nullptr, strided, y.data(), ConvPath::direct),
                     Equals("Convolution kernels: the direct path does not support this geometry; expected stride 1, "
                            "dilation 1, one channel group and kernels up to 7x7, got stride 2x2, dilation 1x1, 1 "
@@ -189,8 +190,8 @@ TEST_CASE("Convolution db: the documented order of sums, bit for bit", "[conv][d
 }
 
 TEST_CASE("Convolution direct path: 1 and 2 threads give bit-identical results", "[conv][direct]") {
-  for (const ConvDims& d : {conv_dims(19, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), conv_dims(3, 17, 3, 1, 6, 17, 3, 3, 1, 2, 1),
-                            conv_dims(5, 3, 8, 1, 6, 7, 2, 2, 1, 1, 1)}) {
+  for (const ConvDims& d : {conv_dims(19, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1),
+                            conv_dims(3, 17, 3, 1, 6, 17, 3, 3, 1, 2, 1), conv_dims(5, 3, 8, 1, 6, 7, 2, 2, 1, 1, 1)}) {
     INFO(describe(d));
     const ConvProblem p = problem(d, 7);
     ConvResults one;

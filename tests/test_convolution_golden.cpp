@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "layers/convolution.h"
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/layers/convolution.h>
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
 #include "tests/test_convolution_support.h"
@@ -55,7 +55,9 @@ struct Golden {
   bool has_biases;
 
   std::vector<int64_t> example_dims() const { return {batch_dims.begin() + 1, batch_dims.end()}; }
-  Array array(const char* key, std::vector<int64_t> dims) const { return json_array(doc.at(key), std::move(dims), name + " " + key); }
+  Array array(const char* key, std::vector<int64_t> dims) const {
+    return json_array(doc.at(key), std::move(dims), name + " " + key);
+  }
   std::vector<double> numbers(const char* key) const { return json_numbers(doc.at(key), name + " " + key); }
 };
 
@@ -85,7 +87,8 @@ TEST_CASE("Convolution: golden reference files are present and consistent", "[co
   for (const Golden& g : files) {
     INFO("golden file " << g.name);
     CHECK(g.doc.at("generator") == "tools/reference/convolution_golden.py");
-    const int64_t x = checked_product(g.batch_dims), y = checked_product(g.output_dims), w = checked_product(g.weights_dims);
+    const int64_t x = checked_product(g.batch_dims), y = checked_product(g.output_dims),
+                  w = checked_product(g.weights_dims);
     for (const auto& [key, n] : std::vector<std::pair<const char*, int64_t>>{
              {"input", x}, {"weights", w}, {"grad_output", y}, {"output", y}, {"grad_input", x}, {"grad_weights", w}})
       CHECK(static_cast<int64_t>(g.numbers(key).size()) == n);
@@ -107,17 +110,21 @@ TEST_CASE("Convolution: outputs and gradients match PyTorch", "[convolution]") {
     const Array x = g.array("input", g.batch_dims), dy = g.array("grad_output", g.output_dims);
     const kernels::ConvDims d = layer_dims(conv, g.batch_dims[0]);
     const ConvAllowances a = conv_allowances(floats(x), floats(conv.array("Weights")), floats(biases), floats(dy), d);
-    NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(conv.evaluate_batch(x)), g.numbers("output"), a.y, g.output_dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("output", to_doubles(conv.evaluate_batch(x)), g.numbers("output"), a.y, g.output_dims));
     const Gradients grads = conv.gradients(x, dy);
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(grads.input()), g.numbers("grad_input"), a.dx, g.batch_dims));
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dWeights", to_doubles(grads.arrays.at("Weights")), g.numbers("grad_weights"),
-                                        a.dw, g.weights_dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(grads.input()), g.numbers("grad_input"), a.dx, g.batch_dims));
+    NETKIT_CHECK_REPORT(mismatch_report("dL/dWeights", to_doubles(grads.arrays.at("Weights")),
+                                        g.numbers("grad_weights"), a.dw, g.weights_dims));
     if (g.has_biases)
-      NETKIT_CHECK_REPORT(mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), g.numbers("grad_biases"), a.db));
+      NETKIT_CHECK_REPORT(
+          mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), g.numbers("grad_biases"), a.db));
     else
       CHECK(grads.arrays.count("Biases") == 0);
     // The double-precision reference agrees with PyTorch's float64 results to float64 rounding.
-    const auto ref = kernels::reference::convolution(floats(x), floats(conv.array("Weights")), floats(biases), d, floats(dy));
+    const auto ref =
+        kernels::reference::convolution(floats(x), floats(conv.array("Weights")), floats(biases), d, floats(dy));
     const Tolerance tight{1e-9, 1e-12};
     NETKIT_CHECK_REPORT(mismatch_report("reference output", ref.y, g.numbers("output"), tight));
     NETKIT_CHECK_REPORT(mismatch_report("reference dL/dInput", ref.dx, g.numbers("grad_input"), tight));
@@ -149,18 +156,35 @@ double max_abs(const std::vector<double>& v) {
 TEST_CASE("Convolution: gradients match central differences", "[convolution]") {
   const FdCase c = GENERATE(
       FdCase{"2-D k3 pad 1", {2, 5, 4}, {{"OutputChannels", 3}, {"KernelSize", 3}, {"PaddingSize", 1}}, 2},
-      FdCase{"2-D stride 2 dilation 2", {3, 7, 6}, {{"OutputChannels", 2}, {"KernelSize", 2}, {"Stride", 2}, {"Dilation", 2}, {"PaddingSize", 1}}, 2},
+      FdCase{"2-D stride 2 dilation 2",
+             {3, 7, 6},
+             {{"OutputChannels", 2}, {"KernelSize", 2}, {"Stride", 2}, {"Dilation", 2}, {"PaddingSize", 1}},
+             2},
       FdCase{"2-D groups", {4, 4, 5}, {{"OutputChannels", 4}, {"KernelSize", {2, 3}}, {"ChannelGroups", 2}}, 3},
       FdCase{"2-D 1x1 direct", {3, 3, 3}, {{"OutputChannels", 2}, {"KernelSize", 1}}, 2},
-      FdCase{"2-D Same even kernel, no biases", {2, 5, 5}, {{"OutputChannels", 2}, {"KernelSize", 4}, {"PaddingSize", "Same"}, {"HasBiases", false}}, 2},
-      FdCase{"2-D Same stride 2", {2, 5, 6}, {{"OutputChannels", 2}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", "Same"}}, 1},
+      FdCase{"2-D Same even kernel, no biases",
+             {2, 5, 5},
+             {{"OutputChannels", 2}, {"KernelSize", 4}, {"PaddingSize", "Same"}, {"HasBiases", false}},
+             2},
+      FdCase{"2-D Same stride 2",
+             {2, 5, 6},
+             {{"OutputChannels", 2}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", "Same"}},
+             1},
       FdCase{"1-D", {2, 9}, {{"OutputChannels", 3}, {"KernelSize", 3}, {"Stride", 2}, {"PaddingSize", 2}}, 2},
       FdCase{"3-D k3 pad 1", {2, 3, 4, 3}, {{"OutputChannels", 2}, {"KernelSize", 3}, {"PaddingSize", 1}}, 2},
-      FdCase{"3-D strides, dilation, groups", {4, 5, 3, 4},
-             {{"OutputChannels", 2}, {"KernelSize", {2, 2, 3}}, {"Stride", {2, 1, 1}}, {"Dilation", {1, 2, 1}},
-              {"ChannelGroups", 2}, {"PaddingSize", {0, 1, 1}}}, 2},
-      FdCase{"3-D Same, no biases", {2, 3, 3, 3},
-             {{"OutputChannels", 2}, {"KernelSize", 2}, {"PaddingSize", "Same"}, {"HasBiases", false}}, 2});
+      FdCase{"3-D strides, dilation, groups",
+             {4, 5, 3, 4},
+             {{"OutputChannels", 2},
+              {"KernelSize", {2, 2, 3}},
+              {"Stride", {2, 1, 1}},
+              {"Dilation", {1, 2, 1}},
+              {"ChannelGroups", 2},
+              {"PaddingSize", {0, 1, 1}}},
+             2},
+      FdCase{"3-D Same, no biases",
+             {2, 3, 3, 3},
+             {{"OutputChannels", 2}, {"KernelSize", 2}, {"PaddingSize", "Same"}, {"HasBiases", false}},
+             2});
   INFO(c);
   nlohmann::json options = c.options;
   options["Input"] = c.example;
@@ -193,7 +217,8 @@ TEST_CASE("Convolution: gradients match central differences", "[convolution]") {
   check("dL/dWeights", g.arrays.at("Weights"), numeric_array_gradient(conv, "Weights", x, w, Mode::Test, kStep),
         terms * dy * max_abs(to_doubles(x)));
   if (conv.has_array("Biases"))
-    check("dL/dBiases", g.arrays.at("Biases"), numeric_array_gradient(conv, "Biases", x, w, Mode::Test, kStep), terms * dy);
+    check("dL/dBiases", g.arrays.at("Biases"), numeric_array_gradient(conv, "Biases", x, w, Mode::Test, kStep),
+          terms * dy);
   // The mode makes no difference to a convolution.
   CHECK(conv.gradients(x, w, Mode::Train).input().bit_equal(g.input()));
   CHECK(conv.evaluate_batch(x, Mode::Train).bit_equal(conv.evaluate_batch(x)));

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "layers/kernels/convolution.h"
-#include "layers/kernels/convolution_reference.h"
+#include <netkit/core/array.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/layers/kernels/convolution.h>
+#include <netkit/layers/kernels/convolution_reference.h>
 #include "tests/support/golden.h"
 
 namespace netkit::test {
@@ -93,12 +93,12 @@ inline std::vector<std::string> reference_reports(const ConvProblem& p, const Co
 }
 
 inline std::string describe(const kernels::ConvDims& d) {
-  return "N " + std::to_string(d.batch) + ", C " + std::to_string(d.in_channels) + " -> " + std::to_string(d.out_channels) +
-         " (groups " + std::to_string(d.groups) + "), in " + std::to_string(d.in_h) + "x" + std::to_string(d.in_w) +
-         ", out " + std::to_string(d.out_h) + "x" + std::to_string(d.out_w) + ", kernel " + std::to_string(d.kernel_h) +
-         "x" + std::to_string(d.kernel_w) + ", stride " + std::to_string(d.stride_h) + "," + std::to_string(d.stride_w) +
-         ", pad " + std::to_string(d.pad_h) + "," + std::to_string(d.pad_w) + ", dilation " + std::to_string(d.dilation_h) +
-         "," + std::to_string(d.dilation_w);
+  return "N " + std::to_string(d.batch) + ", C " + std::to_string(d.in_channels) + " -> " +
+         std::to_string(d.out_channels) + " (groups " + std::to_string(d.groups) + "), in " + std::to_string(d.in_h) +
+         "x" + std::to_string(d.in_w) + ", out " + std::to_string(d.out_h) + "x" + std::to_string(d.out_w) +
+         ", kernel " + std::to_string(d.kernel_h) + "x" + std::to_string(d.kernel_w) + ", stride " +
+         std::to_string(d.stride_h) + "," + std::to_string(d.stride_w) + ", pad " + std::to_string(d.pad_h) + "," +
+         std::to_string(d.pad_w) + ", dilation " + std::to_string(d.dilation_h) + "," + std::to_string(d.dilation_w);
 }
 
 // The geometry of a 2-D (height given) or 1-D (in_h = kernel_h = 1) problem, square options.

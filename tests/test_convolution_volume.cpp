@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/convolution.h"
-#include "layers/kernels/convolution_reference.h"
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/convolution.h>
+#include <netkit/layers/kernels/convolution_reference.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
@@ -91,19 +91,24 @@ TEST_CASE("Convolution 3-D: outputs and gradients match PyTorch's conv3d", "[con
     if (has_biases) conv.set_array("Biases", biases);
     REQUIRE(conv.initialized());
     REQUIRE(conv.port_shape("Output") == Shape(std::vector<int64_t>(output_dims.begin() + 1, output_dims.end())));
-    const Array x = json_array(doc.at("input"), batch_dims, name), dy = json_array(doc.at("grad_output"), output_dims, name);
+    const Array x = json_array(doc.at("input"), batch_dims, name),
+                dy = json_array(doc.at("grad_output"), output_dims, name);
     const kernels::VolumeDims v = volume_dims(conv, batch_dims[0]);
     const ConvAllowances a = volume_allowances(floats(x), floats(conv.array("Weights")), floats(biases), floats(dy), v);
     auto expected = [&](const char* key) { return json_numbers(doc.at(key), name + " " + key); };
-    NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(conv.evaluate_batch(x)), expected("output"), a.y, output_dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("output", to_doubles(conv.evaluate_batch(x)), expected("output"), a.y, output_dims));
     const Gradients grads = conv.gradients(x, dy);
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(grads.input()), expected("grad_input"), a.dx, batch_dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(grads.input()), expected("grad_input"), a.dx, batch_dims));
     NETKIT_CHECK_REPORT(mismatch_report("dL/dWeights", to_doubles(grads.arrays.at("Weights")), expected("grad_weights"),
                                         a.dw, weights_dims));
     if (has_biases)
-      NETKIT_CHECK_REPORT(mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), expected("grad_biases"), a.db));
+      NETKIT_CHECK_REPORT(
+          mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), expected("grad_biases"), a.db));
     // The double-precision reference agrees with PyTorch's float64 results to float64 rounding.
-    const auto ref = kernels::reference::convolution(floats(x), floats(conv.array("Weights")), floats(biases), v, floats(dy));
+    const auto ref =
+        kernels::reference::convolution(floats(x), floats(conv.array("Weights")), floats(biases), v, floats(dy));
     const Tolerance tight{1e-9, 1e-12};
     NETKIT_CHECK_REPORT(mismatch_report("reference output", ref.y, expected("output"), tight));
     NETKIT_CHECK_REPORT(mismatch_report("reference dL/dInput", ref.dx, expected("grad_input"), tight));
@@ -113,10 +118,14 @@ TEST_CASE("Convolution 3-D: outputs and gradients match PyTorch's conv3d", "[con
 
 TEST_CASE("Convolution 3-D: depth 1 with kernel depth 1 is the 2-D convolution", "[convolution][volume]") {
   // [C, 1, H, W] with KernelSize {1, 3, 3} against [C, H, W] with KernelSize 3, the same arrays.
-  LayerNet volume = ConvolutionLayer({{"Input", {3, 1, 6, 5}}, {"OutputChannels", 4}, {"KernelSize", {1, 3, 3}},
-                                      {"PaddingSize", {0, 1, 1}}, {"BiasesInitializer", "NarrowNormal"}});
+  LayerNet volume = ConvolutionLayer({{"Input", {3, 1, 6, 5}},
+                                      {"OutputChannels", 4},
+                                      {"KernelSize", {1, 3, 3}},
+                                      {"PaddingSize", {0, 1, 1}},
+                                      {"BiasesInitializer", "NarrowNormal"}});
   volume.initialize(8);
-  LayerNet plane = ConvolutionLayer({{"Input", {3, 6, 5}}, {"OutputChannels", 4}, {"KernelSize", 3}, {"PaddingSize", 1}});
+  LayerNet plane =
+      ConvolutionLayer({{"Input", {3, 6, 5}}, {"OutputChannels", 4}, {"KernelSize", 3}, {"PaddingSize", 1}});
   plane.set_array("Weights", volume.array("Weights").reshaped({4, 3, 3, 3}));
   plane.set_array("Biases", volume.array("Biases"));
   Random random(4, "plane");
@@ -133,8 +142,12 @@ TEST_CASE("Convolution 3-D: depth 1 with kernel depth 1 is the 2-D convolution",
 }
 
 TEST_CASE("Convolution 3-D: 1 and 2 threads give the same bits, and save / load keeps them", "[convolution][volume]") {
-  LayerNet conv = ConvolutionLayer({{"Input", {4, 5, 6, 7}}, {"OutputChannels", 6}, {"KernelSize", {3, 3, 2}},
-                                    {"Stride", {2, 1, 1}}, {"PaddingSize", "Same"}, {"ChannelGroups", 2},
+  LayerNet conv = ConvolutionLayer({{"Input", {4, 5, 6, 7}},
+                                    {"OutputChannels", 6},
+                                    {"KernelSize", {3, 3, 2}},
+                                    {"Stride", {2, 1, 1}},
+                                    {"PaddingSize", "Same"},
+                                    {"ChannelGroups", 2},
                                     {"BiasesInitializer", "NarrowNormal"}});
   conv.initialize(11);
   Random random(6, "threads");
@@ -156,10 +169,11 @@ TEST_CASE("Convolution 3-D: 1 and 2 threads give the same bits, and save / load 
 }
 
 TEST_CASE("Convolution 3-D: a depth too small for the kernel is named", "[convolution][volume]") {
-  CHECK_THROWS_WITH(ConvolutionLayer({{"Input", {2, 2, 5, 5}}, {"KernelSize", {3, 1, 1}}, {"OutputChannels", 1}}),
-                    Catch::Matchers::Equals(
-                        "Convolution layer, port \"Input\": output size would be less than 1 in spatial dimension 1; "
-                        "expected input size >= 3 (kernel 3, dilation 1, padding 0), got input size 2 (shape [2, 2, 5, 5])"));
+  CHECK_THROWS_WITH(
+      ConvolutionLayer({{"Input", {2, 2, 5, 5}}, {"KernelSize", {3, 1, 1}}, {"OutputChannels", 1}}),
+      Catch::Matchers::Equals(
+          "Convolution layer, port \"Input\": output size would be less than 1 in spatial dimension 1; "
+          "expected input size >= 3 (kernel 3, dilation 1, padding 0), got input size 2 (shape [2, 2, 5, 5])"));
   CHECK_THROWS_WITH(ConvolutionLayer({{"Input", {2, 3, 5, 5}}, {"KernelSize", {3, 3}}}),
                     Catch::Matchers::Contains("rank must fit the 2 spatial dimensions"));
 }

@@ -6,12 +6,12 @@
 #include <limits>
 #include <vector>
 
-#include "core/array.h"
-#include "core/blas.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "core/shape.h"
+#include <netkit/core/array.h>
+#include <netkit/core/blas.h>
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/core/shape.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -49,7 +49,8 @@ TEST_CASE("core: arrays from nested literals and other numeric types", "[core]")
   const Array from_doubles = Array::from<double>({2}, {0.1, 1e300});
   CHECK(from_doubles[0] == 0.1f);
   CHECK(std::isinf(from_doubles[1]));
-  CHECK_THROWS_WITH(Array::from<int>({2, 2}, {1, 2, 3}), Contains("data length does not match the dimensions; expected 4 values, got 3"));
+  CHECK_THROWS_WITH(Array::from<int>({2, 2}, {1, 2, 3}),
+                    Contains("data length does not match the dimensions; expected 4 values, got 3"));
   CHECK_THROWS_AS(Array::zeros({2, 3}).reshaped({4}), ShapeError);
   CHECK(Array::zeros({2, 3}).reshaped({3, 2}).dims() == std::vector<int64_t>{3, 2});
   CHECK(reinterpret_cast<uintptr_t>(Array::zeros({7}).data()) % 64 == 0);
@@ -64,10 +65,12 @@ TEST_CASE("core: arrays from nested literals and other numeric types", "[core]")
 
 TEST_CASE("core: error messages have the where: problem, expected, got form", "[core]") {
   ShapeError e("port \"Input\"", "input must be an array of rank >= 1", "rank >= 1", "rank 0", "Give \"Input\"");
-  CHECK(std::string(e.what()) == "port \"Input\": input must be an array of rank >= 1; expected rank >= 1, got rank 0. Give \"Input\"");
+  CHECK(std::string(e.what()) ==
+        "port \"Input\": input must be an array of rank >= 1; expected rank >= 1, got rank 0. Give \"Input\"");
   e.prepend_where("node 3 \"bn1\" (BatchNormalization)");
   CHECK(std::string(e.what()) ==
-        "node 3 \"bn1\" (BatchNormalization), port \"Input\": input must be an array of rank >= 1; expected rank >= 1, got rank 0. Give \"Input\"");
+        "node 3 \"bn1\" (BatchNormalization), port \"Input\": input must be an array of rank >= 1; expected rank >= 1, "
+        "got rank 0. Give \"Input\"");
   try {
     with_location("outer", [] { throw NumericalError("inner", "bad"); });
     FAIL("no exception");
@@ -136,8 +139,8 @@ TEST_CASE("core: thread count set through the API and parallel_for covers every 
 }
 
 TEST_CASE("core: sgemm is row-major with optional transposes", "[core]") {
-  const Array a{{1, 2, 3}, {4, 5, 6}};        // 2 x 3
-  const Array b{{1, 0}, {0, 1}, {2, -1}};     // 3 x 2
+  const Array a{{1, 2, 3}, {4, 5, 6}};     // 2 x 3
+  const Array b{{1, 0}, {0, 1}, {2, -1}};  // 3 x 2
   Array c = Array::filled({2, 2}, 1.0f);
   blas::sgemm(false, false, 2, 2, 3, 1.0f, a.data(), 3, b.data(), 2, 1.0f, c.data(), 2);
   CHECK(c.values() == std::vector<float>{8, 0, 17, 0});
@@ -155,8 +158,10 @@ TEST_CASE("core: sgemm refuses sizes BLAS cannot hold", "[core]") {
 }
 
 TEST_CASE("core: element counts refuse negative dimensions and overflow", "[core]") {
-  CHECK_THROWS_WITH(checked_product({2, -3}), Equals("shape [2, -3]: negative dimension; expected dimensions >= 0, got -3"));
-  CHECK_THROWS_WITH(checked_product({int64_t{1} << 40, int64_t{1} << 40}),
-                    Equals("shape [1099511627776, 1099511627776]: too many elements; expected a product below 2^63, got overflow"));
+  CHECK_THROWS_WITH(checked_product({2, -3}),
+                    Equals("shape [2, -3]: negative dimension; expected dimensions >= 0, got -3"));
+  CHECK_THROWS_WITH(
+      checked_product({int64_t{1} << 40, int64_t{1} << 40}),
+      Equals("shape [1099511627776, 1099511627776]: too many elements; expected a product below 2^63, got overflow"));
   CHECK(checked_product({}) == 1);
 }

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/dropout.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/dropout.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
@@ -29,7 +29,8 @@ namespace {
 LayerNet dropout(nlohmann::json options = nlohmann::json::object()) { return LayerNet::create("Dropout", options); }
 
 // One pass of the layer on a batch of vectors [n], with a seed.
-std::vector<float> run_forward(const Dropout& layer, const std::vector<float>& x, uint64_t seed, Mode mode = Mode::Train) {
+std::vector<float> run_forward(const Dropout& layer, const std::vector<float>& x, uint64_t seed,
+                               Mode mode = Mode::Train) {
   std::vector<float> y(x.size());
   ForwardArgs a;
   a.mode = mode;
@@ -122,7 +123,8 @@ TEST_CASE("Dropout: backward regenerates the forward mask, seeds decide the mask
   Random random(3, "dropout mask");
   const size_t n = 100000;
   std::vector<float> x(n), g(n);
-  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(random.uniform(0.5, 2.0)), g[i] = static_cast<float>(random.normal());
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(random.uniform(0.5, 2.0)), g[i] = static_cast<float>(random.normal());
   const Dropout layer(0.4);
   const float scale = static_cast<float>(1.0 / 0.6);
   const std::vector<float> y = run_forward(layer, x, 99);
@@ -177,7 +179,8 @@ TEST_CASE("Dropout: gradients match central differences in both modes", "[dropou
 TEST_CASE("Dropout: 1 and 2 threads give bit-identical masks and values", "[dropout]") {
   Random random(6, "dropout threads");
   std::vector<float> x(300001), g(300001);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(random.normal()), g[i] = static_cast<float>(random.normal());
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(random.normal()), g[i] = static_cast<float>(random.normal());
   const Dropout layer(0.5);
   std::vector<float> y1, dx1;
   {
@@ -187,32 +190,39 @@ TEST_CASE("Dropout: 1 and 2 threads give bit-identical masks and values", "[drop
   }
   ThreadCount t(2);
   NETKIT_CHECK_REPORT(bit_difference_report("output", y1, run_forward(layer, x, 1234)));
-  NETKIT_CHECK_REPORT(bit_difference_report("dL/dInput", dx1, run_backward(layer, g, 1234, std::vector<float>(x.size()), true)));
+  NETKIT_CHECK_REPORT(
+      bit_difference_report("dL/dInput", dx1, run_backward(layer, g, 1234, std::vector<float>(x.size()), true)));
 }
 
 TEST_CASE("Dropout: shapes pass through, bad options and shapes give their messages", "[dropout]") {
   CHECK(dropout({{"Input", {3, 4}}}).port_shape("Output") == Shape{3, 4});
   CHECK(dropout({{"Output", {7}}}).port_shape("Input") == Shape{7});
   CHECK(dropout({{"Input", {nullptr, 4}}, {"Output", {3, nullptr}}}).port_shape("Input") == Shape{3, 4});
-  CHECK(dropout({{"Input", std::vector<int64_t>{}}}).port_shape("Output") == Shape(std::vector<int64_t>{}));  // scalars too
+  CHECK(dropout({{"Input", std::vector<int64_t>{}}}).port_shape("Output") ==
+        Shape(std::vector<int64_t>{}));  // scalars too
   CHECK_THROWS_AS(dropout({{"Input", {3, 4}}, {"Output", {3, 5}}}), ShapeError);
-  CHECK_THROWS_WITH(dropout({{"Input", {3, 4}}, {"Output", {3, 5}}}),
-                    Equals("Dropout layer, port \"Output\": Dropout keeps the shape of its input; expected shape [3, 4], "
-                           "got shape [3, 5]"));
+  CHECK_THROWS_WITH(
+      dropout({{"Input", {3, 4}}, {"Output", {3, 5}}}),
+      Equals("Dropout layer, port \"Output\": Dropout keeps the shape of its input; expected shape [3, 4], "
+             "got shape [3, 5]"));
   CHECK(LayerNet::default_options("Dropout").at("DropoutProbability") == 0.5);
   CHECK_THROWS_AS(dropout({{"DropoutProbability", 1}}), OptionError);
-  CHECK_THROWS_WITH(dropout({{"DropoutProbability", 1}}),
-                    Equals("Dropout option \"DropoutProbability\": out of range; expected a number p with 0 <= p < 1, got "
-                           "1. p = 1 would drop everything and scale by 1 / 0"));
-  CHECK_THROWS_WITH(dropout({{"DropoutProbability", -0.1}}),
-                    Equals("Dropout option \"DropoutProbability\": out of range; expected a number p with 0 <= p < 1, got "
-                           "-0.1"));
+  CHECK_THROWS_WITH(
+      dropout({{"DropoutProbability", 1}}),
+      Equals("Dropout option \"DropoutProbability\": out of range; expected a number p with 0 <= p < 1, got "
+             "1. p = 1 would drop everything and scale by 1 / 0"));
+  CHECK_THROWS_WITH(
+      dropout({{"DropoutProbability", -0.1}}),
+      Equals("Dropout option \"DropoutProbability\": out of range; expected a number p with 0 <= p < 1, got "
+             "-0.1"));
   CHECK_THROWS_WITH(dropout({{"DropoutProbability", 1.5}}), Contains("got 1.5"));
-  CHECK_THROWS_WITH(dropout({{"DropoutProbability", "half"}}),
-                    Equals("Dropout option \"DropoutProbability\": wrong type; expected a number, got a string (\"half\")"));
-  CHECK_THROWS_WITH(dropout({{"Probability", 0.5}}),
-                    Equals("Dropout options: unknown option \"Probability\"; expected one of \"DropoutProbability\", got "
-                           "\"Probability\""));
+  CHECK_THROWS_WITH(
+      dropout({{"DropoutProbability", "half"}}),
+      Equals("Dropout option \"DropoutProbability\": wrong type; expected a number, got a string (\"half\")"));
+  CHECK_THROWS_WITH(
+      dropout({{"Probability", 0.5}}),
+      Equals("Dropout options: unknown option \"Probability\"; expected one of \"DropoutProbability\", got "
+             "\"Probability\""));
   CHECK_THROWS_WITH(Dropout(std::nan("")), Contains("out of range; expected a number p with 0 <= p < 1, got nan"));
 }
 

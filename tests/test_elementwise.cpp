@@ -17,17 +17,17 @@
 #include <utility>
 #include <vector>
 
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/elementwise.h>
+#include <netkit/layers/kernels/elementwise.h>
+#include <netkit/layers/registry.h>
 #include "tests/support/fixtures.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/elementwise.h"
-#include "layers/kernels/elementwise.h"
-#include "layers/registry.h"
-#include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -37,7 +37,7 @@ using kernels::ElementwiseFunction;
 
 namespace {
 
-constexpr double u = 0x1p-24;          // unit roundoff of float
+constexpr double u = 0x1p-24;           // unit roundoff of float
 constexpr double kTiny = 8 * 0x1p-149;  // eight steps of float's subnormal spacing
 const float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -85,9 +85,6 @@ std::vector<double> backward_allowance(const std::vector<double>& expected, cons
     a[i] = 8 * u * (std::abs(expected[i]) + std::abs(g[static_cast<int64_t>(i)])) + kTiny;
   return a;
 }
-
-
-
 
 // Values of every sign and magnitude float has, from subnormal to FLT_MAX.
 Array wide_values(int64_t n, uint64_t seed) {
@@ -142,8 +139,9 @@ TEST_CASE("Elementwise: gradients match central differences", "[elementwise]") {
   const int rank = GENERATE(0, 1, 3);
   const int64_t batch = GENERATE(as<int64_t>{}, 1, 2, 5);
   INFO(function << ", per-example rank " << rank << ", batch " << batch);
-  const std::vector<int64_t> example = rank == 0 ? std::vector<int64_t>{} : rank == 1 ? std::vector<int64_t>{7}
-                                                                                       : std::vector<int64_t>{2, 3, 4};
+  const std::vector<int64_t> example = rank == 0   ? std::vector<int64_t>{}
+                                       : rank == 1 ? std::vector<int64_t>{7}
+                                                   : std::vector<int64_t>{2, 3, 4};
   const LayerNet net = elementwise(function, {{"Input", example}});
   Random random(17, "elementwise gradients " + function);
   const std::vector<int64_t> dims = Shape(example).with_batch(batch);
@@ -244,7 +242,8 @@ TEST_CASE("Elementwise: kernels agree with the double-precision formulas over al
       y_exact[i] = f_exact(function, x[static_cast<int64_t>(i)]);
       dx_exact[i] = g[static_cast<int64_t>(i)] * derivative_exact(function, x[static_cast<int64_t>(i)]);
     }
-    NETKIT_CHECK_REPORT(mismatch_report("y", std::vector<double>(y.begin(), y.end()), y_exact, forward_allowance(y_exact)));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("y", std::vector<double>(y.begin(), y.end()), y_exact, forward_allowance(y_exact)));
     NETKIT_CHECK_REPORT(
         mismatch_report("dx", std::vector<double>(dx.begin(), dx.end()), dx_exact, backward_allowance(dx_exact, g)));
   }
@@ -289,8 +288,8 @@ TEST_CASE("Elementwise: Tanh is odd bit for bit", "[elementwise][properties]") {
   for (int64_t i = 0; i < x.size(); ++i) minus_y[i] = -minus_y[i];
   NETKIT_CHECK_REPORT(bit_difference_report("tanh(-x) vs -tanh(x)", tanh_net.evaluate_batch(minus_x), minus_y));
   const Array g = Array::filled({x.size()}, 1.0f);
-  NETKIT_CHECK_REPORT(
-      bit_difference_report("tanh'(-x) vs tanh'(x)", tanh_net.gradients(minus_x, g).input(), tanh_net.gradients(x, g).input()));
+  NETKIT_CHECK_REPORT(bit_difference_report("tanh'(-x) vs tanh'(x)", tanh_net.gradients(minus_x, g).input(),
+                                            tanh_net.gradients(x, g).input()));
 }
 
 TEST_CASE("Elementwise: outputs are bounded for every finite input", "[elementwise][properties]") {
@@ -362,7 +361,8 @@ TEST_CASE("Elementwise: shapes are inferred from input to output and back", "[el
     INFO(type);
     CHECK(LayerNet::create(type, {{"Input", {3, 4}}}).port_shape("Output") == Shape{3, 4});
     CHECK(LayerNet::create(type, {{"Output", {2}}}).port_shape("Input") == Shape{2});
-    CHECK(LayerNet::create(type, {{"Input", nlohmann::json::array()}}).port_shape("Output") == Shape(std::vector<int64_t>{}));
+    CHECK(LayerNet::create(type, {{"Input", nlohmann::json::array()}}).port_shape("Output") ==
+          Shape(std::vector<int64_t>{}));
     CHECK(LayerNet::create(type, {{"Output", 5}}).port_shape("Input") == Shape{5});
     const LayerNet partial = LayerNet::create(type, {{"Input", {nullptr, 4}}, {"Output", {3, nullptr}}});
     CHECK(partial.port_shape("Input") == Shape{3, 4});
@@ -388,11 +388,13 @@ TEST_CASE("Elementwise: conflicting port shapes are a shape error with the exact
   CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Input", {3}}, {"Output", {4}}}),
                     Equals("Elementwise layer, port \"Output\": output shape must equal the input shape; expected [3], "
                            "got [4]"));
-  CHECK_THROWS_WITH(LayerNet::create("Ramp", {{"Input", nlohmann::json::array()}, {"Output", {3}}}),
-                    Equals("Ramp layer, port \"Output\": output shape must equal the input shape; expected [], got [3]"));
-  CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Input", {2, nullptr}}, {"Output", {3, 5}}}),
-                    Equals("Elementwise layer, port \"Output\": output shape must equal the input shape; expected [2, ?], "
-                           "got [3, 5]"));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Ramp", {{"Input", nlohmann::json::array()}, {"Output", {3}}}),
+      Equals("Ramp layer, port \"Output\": output shape must equal the input shape; expected [], got [3]"));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Elementwise", {{"Input", {2, nullptr}}, {"Output", {3, 5}}}),
+      Equals("Elementwise layer, port \"Output\": output shape must equal the input shape; expected [2, ?], "
+             "got [3, 5]"));
   const Ramp layer;
   LayerShapes s{{Shape{2, 3}}, {Shape{2}}, {}};
   CHECK_THROWS_AS(layer.infer_shapes(s), ShapeError);
@@ -400,9 +402,10 @@ TEST_CASE("Elementwise: conflicting port shapes are a shape error with the exact
                     Equals("port \"Output\": output shape must equal the input shape; expected [2, 3], got [2]"));
   // A fixed input shape meets a batch of another shape.
   const LayerNet fixed = LayerNet::create("Elementwise", {{"Input", {3}}});
-  CHECK_THROWS_WITH(fixed.evaluate_batch(Array::zeros({2, 4})),
-                    Equals("Elementwise layer, port \"Input\": batch does not match the port shape; expected examples of "
-                           "shape [3], got examples of shape [4] (batch dims [2, 4])"));
+  CHECK_THROWS_WITH(
+      fixed.evaluate_batch(Array::zeros({2, 4})),
+      Equals("Elementwise layer, port \"Input\": batch does not match the port shape; expected examples of "
+             "shape [3], got examples of shape [4] (batch dims [2, 4])"));
 }
 
 // ---- options -----------------------------------------------------------------------------------
@@ -437,17 +440,21 @@ TEST_CASE("Elementwise: bad options are refused with messages", "[elementwise][e
   CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Function", 3}}),
                     Equals("Elementwise option \"Function\": wrong type; expected a function name, one of \"Ramp\", "
                            "\"Tanh\", \"LogisticSigmoid\", got a number (3)"));
-  CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Function", {"Tanh"}}}), Contains("wrong type") && Contains("got a list"));
+  CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Function", {"Tanh"}}}),
+                    Contains("wrong type") && Contains("got a list"));
   CHECK_THROWS_AS(LayerNet::create("Elementwise", {{"Functon", "Tanh"}}), OptionError);
-  CHECK_THROWS_WITH(LayerNet::create("Elementwise", {{"Functon", "Tanh"}}),
-                    Equals("Elementwise options: unknown option \"Functon\"; expected one of \"Function\", got \"Functon\""));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Elementwise", {{"Functon", "Tanh"}}),
+      Equals("Elementwise options: unknown option \"Functon\"; expected one of \"Function\", got \"Functon\""));
   CHECK_THROWS_AS(LayerNet::create("Ramp", {{"Function", "Tanh"}}), OptionError);
-  CHECK_THROWS_WITH(LayerNet::create("Ramp", {{"Function", "Tanh"}}),
-                    Equals("Ramp options: unknown option \"Function\"; expected no options (Ramp has none; \"Elementwise\" "
-                           "takes a \"Function\"), got \"Function\""));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Ramp", {{"Function", "Tanh"}}),
+      Equals("Ramp options: unknown option \"Function\"; expected no options (Ramp has none; \"Elementwise\" "
+             "takes a \"Function\"), got \"Function\""));
   CHECK_THROWS_WITH(make_layer("Elementwise", nlohmann::json::array()),
                     Equals("Elementwise options: options must be a JSON object; expected an object, got a list"));
-  CHECK_THROWS_WITH(make_layer("Ramp", 1), Equals("Ramp options: options must be a JSON object; expected an object, got a number (1)"));
+  CHECK_THROWS_WITH(make_layer("Ramp", 1),
+                    Equals("Ramp options: options must be a JSON object; expected an object, got a number (1)"));
 }
 
 // ---- Ramp the type -----------------------------------------------------------------------------
@@ -461,8 +468,8 @@ TEST_CASE("Elementwise: Ramp the type equals Elementwise with Function Ramp bit 
   NETKIT_CHECK_REPORT(
       bit_difference_report("dL/dInput", ramp.gradients(x, g).input(), elementwise_ramp.gradients(x, g).input()));
   for (Mode mode : {Mode::Test, Mode::Train})
-    NETKIT_CHECK_REPORT(bit_difference_report(std::string(mode_name(mode)) + " mode output", ramp.evaluate_batch(x, mode),
-                                              elementwise_ramp.evaluate_batch(x)));
+    NETKIT_CHECK_REPORT(bit_difference_report(std::string(mode_name(mode)) + " mode output",
+                                              ramp.evaluate_batch(x, mode), elementwise_ramp.evaluate_batch(x)));
   // Same class underneath: a Ramp is an Elementwise layer with Function Ramp.
   const auto* layer = dynamic_cast<const Elementwise*>(&ramp.layer());
   REQUIRE(layer);
@@ -501,7 +508,8 @@ TEST_CASE("Elementwise: backward overwrites or accumulates as asked and skips a 
   };
   const Array fresh = backward(Array::zeros({batch, per_example}), true);
   // Overwrite never reads dx: NaN content does not leak through.
-  NETKIT_CHECK_REPORT(bit_difference_report("dx overwritten", backward(Array::filled({batch, per_example}, kNaN), true), fresh));
+  NETKIT_CHECK_REPORT(
+      bit_difference_report("dx overwritten", backward(Array::filled({batch, per_example}, kNaN), true), fresh));
   // Accumulate: prior + fresh value, rounded once.
   const Array prior = random_normal({batch, per_example}, random);
   Array expected = prior;
@@ -560,9 +568,10 @@ TEST_CASE("Elementwise: save then load then save is byte-identical", "[elementwi
 TEST_CASE("Elementwise: a file with a bad Function names its location", "[elementwise][json]") {
   const auto record = nlohmann::json::parse(R"({"type": "Elementwise", "options": {"Function": "Sin"}})");
   CHECK_THROWS_AS(layer_net_from_json(record), FormatError);
-  CHECK_THROWS_WITH(layer_net_from_json(record),
-                    Equals("/options (Elementwise option \"Function\"): invalid value; expected one of \"Ramp\", \"Tanh\", "
-                           "\"LogisticSigmoid\", got \"Sin\""));
+  CHECK_THROWS_WITH(
+      layer_net_from_json(record),
+      Equals("/options (Elementwise option \"Function\"): invalid value; expected one of \"Ramp\", \"Tanh\", "
+             "\"LogisticSigmoid\", got \"Sin\""));
   const auto ramp = nlohmann::json::parse(R"({"type": "Ramp", "options": {"Function": "Ramp"}})");
   CHECK_THROWS_WITH(layer_net_from_json(ramp), Contains("/options (Ramp options): unknown option \"Function\""));
 }

@@ -3,9 +3,9 @@
 // Regenerate with: build/tools/write_models data/models
 #include <catch2/catch.hpp>
 
-#include "graph/net_info.h"
-#include "graph/net_json.h"
-#include "graph/plan.h"
+#include <netkit/graph/net_info.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/graph/plan.h>
 #include "tests/support/fixtures.h"
 #include "tools/examples/fashion_cnn_model.h"
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
+#include <netkit/train/fashion_mnist.h>
+#include <netkit/train/idx.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
-#include "train/fashion_mnist.h"
-#include "train/idx.h"
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -33,7 +33,8 @@ struct TempDir {
   TempDir() {
     static int counter = 0;
     const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = (fs::temp_directory_path() / ("netkit_idx_" + std::to_string(stamp) + "_" + std::to_string(counter++))).string();
+    path = (fs::temp_directory_path() / ("netkit_idx_" + std::to_string(stamp) + "_" + std::to_string(counter++)))
+               .string();
     fs::create_directories(path);
   }
   ~TempDir() {
@@ -116,7 +117,8 @@ TEST_CASE("IDX: the committed sample matches the generator's independent numbers
     CHECK(images.dims == std::vector<int64_t>{n, 28, 28});
     CHECK(labels.dims == std::vector<int64_t>{n});
     std::vector<int64_t> sums(static_cast<size_t>(n), 0), label_values;
-    for (int64_t i = 0; i < images.count(); ++i) sums[static_cast<size_t>(i / 784)] += images.bytes[static_cast<size_t>(i)];
+    for (int64_t i = 0; i < images.count(); ++i)
+      sums[static_cast<size_t>(i / 784)] += images.bytes[static_cast<size_t>(i)];
     for (unsigned char b : labels.bytes) label_values.push_back(b);
     CHECK(sums == ints(summary[split]["pixel_sums"]));
     CHECK(label_values == ints(summary[split]["labels"]));
@@ -172,27 +174,37 @@ TEST_CASE("IDX: every element type reads big-endian values, plain and gzip", "[i
 TEST_CASE("IDX: corrupt plain files name the file, the offset, expected and got", "[idx]") {
   TempDir dir;
   const std::string f = dir.file("f.idx");
-  CHECK(message_for(dir, "") == f + ": file ends inside the IDX header at byte offset 0; expected at least 4 header bytes, got 0");
+  CHECK(message_for(dir, "") ==
+        f + ": file ends inside the IDX header at byte offset 0; expected at least 4 header bytes, got 0");
   CHECK(message_for(dir, "PK" + bytes({3, 4, 0})) ==
-        f + ": not an IDX file: bad magic number at byte offset 0; expected 0x00 0x00 then a type code and a rank, got 0x50 0x4B 0x03 0x04");
-  CHECK(message_for(dir, bytes({0, 0, 7, 1, 0, 0, 0, 0})) ==
-        f + ": unknown IDX element type code at byte offset 2; expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E, got 0x07");
-  CHECK(message_for(dir, bytes({0, 0, 8, 0})) == f + ": IDX rank at byte offset 3 is zero; expected at least 1 dimension, got 0");
+        f + ": not an IDX file: bad magic number at byte offset 0; expected 0x00 0x00 then a type code and a rank, got "
+            "0x50 0x4B 0x03 0x04");
+  CHECK(
+      message_for(dir, bytes({0, 0, 7, 1, 0, 0, 0, 0})) ==
+      f + ": unknown IDX element type code at byte offset 2; expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E, got 0x07");
+  CHECK(message_for(dir, bytes({0, 0, 8, 0})) ==
+        f + ": IDX rank at byte offset 3 is zero; expected at least 1 dimension, got 0");
   CHECK(message_for(dir, bytes({0, 0, 8, 3, 0, 0, 0, 2, 0})) ==
         f + ": file ends inside the IDX header at byte offset 9; expected 16 header bytes for rank 3, got 9");
   CHECK(message_for(dir, idx_file(8, {2, 3}, "abcde")) ==
-        f + ": truncated: file ends at byte offset 17 inside the uint8 (0x08) data of dimensions [2, 3]; expected 18 bytes, got 17");
+        f + ": truncated: file ends at byte offset 17 inside the uint8 (0x08) data of dimensions [2, 3]; expected 18 "
+            "bytes, got 17");
   CHECK(message_for(dir, idx_file(0x0B, {3}, "abcde")) ==
-        f + ": truncated: file ends at byte offset 13 inside the int16 (0x0B) data of dimensions [3]; expected 14 bytes, got 13");
+        f + ": truncated: file ends at byte offset 13 inside the int16 (0x0B) data of dimensions [3]; expected 14 "
+            "bytes, got 13");
   CHECK(message_for(dir, idx_file(8, {2, 3}, "abcdef???")) ==
-        f + ": trailing bytes after the uint8 (0x08) data of dimensions [2, 3] at byte offset 18; expected the data to end at byte offset 18, got 3 more bytes");
+        f + ": trailing bytes after the uint8 (0x08) data of dimensions [2, 3] at byte offset 18; expected the data to "
+            "end at byte offset 18, got 3 more bytes");
   // Huge dimensions in a tiny file are refused before anything is allocated.
   CHECK(message_for(dir, idx_file(8, {60000, 60000, 60000}, "x")) ==
-        f + ": IDX dimensions [60000, 60000, 60000] are too large; expected at most 4294967296 data bytes, got 216000000000000 bytes");
+        f + ": IDX dimensions [60000, 60000, 60000] are too large; expected at most 4294967296 data bytes, got "
+            "216000000000000 bytes");
   CHECK(message_for(dir, idx_file(0x0E, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, "x")) ==
-        f + ": IDX dimensions [4294967295, 4294967295, 4294967295] are too large; expected at most 4294967296 data bytes, got more than 2^63 bytes");
+        f + ": IDX dimensions [4294967295, 4294967295, 4294967295] are too large; expected at most 4294967296 data "
+            "bytes, got more than 2^63 bytes");
   CHECK(message_for(dir, idx_file(8, {1000, 1000, 100}, "x")) ==
-        f + ": truncated: file ends at byte offset 17 inside the uint8 (0x08) data of dimensions [1000, 1000, 100]; expected 100000016 bytes, got 17");
+        f + ": truncated: file ends at byte offset 17 inside the uint8 (0x08) data of dimensions [1000, 1000, 100]; "
+            "expected 100000016 bytes, got 17");
   IdxReadOptions small;
   small.max_data_bytes = 5;
   CHECK(message_for(dir, idx_file(8, {2, 3}, "abcdef"), small) ==
@@ -205,7 +217,8 @@ TEST_CASE("IDX: corrupt gzip files are refused with zlib's reason", "[idx]") {
   const std::string good = idx_file(8, {2, 3}, "abcdef");
   CHECK(message_for(dir, gzip_stored(good)).empty());
   CHECK(message_for(dir, gzip_stored(good + "xyz")) ==
-        f + ": trailing bytes after the uint8 (0x08) data of dimensions [2, 3] at byte offset 18 of the decompressed data; "
+        f + ": trailing bytes after the uint8 (0x08) data of dimensions [2, 3] at byte offset 18 of the decompressed "
+            "data; "
             "expected the data to end at byte offset 18, got 3 more bytes");
   // The gzip file is 40 bytes long: it cannot hold 100 MB.
   CHECK(message_for(dir, gzip_stored(idx_file(8, {1000, 1000, 100}, "x"))) ==
@@ -215,37 +228,48 @@ TEST_CASE("IDX: corrupt gzip files are refused with zlib's reason", "[idx]") {
   const std::string gz = gzip_stored(good);
   const std::string cut = ". The gzip stream is cut off (the file is incomplete)";
   CHECK(message_for(dir, gz.substr(0, 10 + 5 + 15)) ==
-        f + ": truncated: data ends at byte offset 15 of the decompressed data inside the uint8 (0x08) data of dimensions [2, 3]; "
-            "expected 18 bytes, got 15" + cut);
-  CHECK(message_for(dir, gz.substr(0, 10 + 5 + 2)) ==
-        f + ": file ends inside the IDX header at byte offset 2 of the decompressed data; expected at least 4 header bytes, got 2" + cut);
-  CHECK(message_for(dir, gz.substr(0, 2)) ==
-        f + ": file ends inside the IDX header at byte offset 0 of the decompressed data; expected at least 4 header bytes, got 0" + cut);
+        f +
+            ": truncated: data ends at byte offset 15 of the decompressed data inside the uint8 (0x08) data of "
+            "dimensions [2, 3]; "
+            "expected 18 bytes, got 15" +
+            cut);
+  CHECK(message_for(dir, gz.substr(0, 10 + 5 + 2)) == f +
+                                                          ": file ends inside the IDX header at byte offset 2 of the "
+                                                          "decompressed data; expected at least 4 header bytes, got 2" +
+                                                          cut);
+  CHECK(message_for(dir, gz.substr(0, 2)) == f +
+                                                 ": file ends inside the IDX header at byte offset 0 of the "
+                                                 "decompressed data; expected at least 4 header bytes, got 0" +
+                                                 cut);
   CHECK(message_for(dir, gz.substr(0, gz.size() - 8)) ==
         f + ": truncated: the gzip stream is cut off after the uint8 (0x08) data of dimensions [2, 3]; "
             "expected the gzip trailer (CRC-32 and length), got the end of the file");
   // A changed data byte breaks the CRC-32 in the trailer.
   std::string flipped = gz;
   flipped[10 + 5 + 13] = 'X';
-  CHECK(message_for(dir, flipped) == f + ": corrupt gzip data at compressed byte offset 37 (byte offset 18 of the decompressed data); "
-                                         "expected a valid gzip stream, got zlib error \"incorrect data check\"");
+  CHECK(message_for(dir, flipped) ==
+        f + ": corrupt gzip data at compressed byte offset 37 (byte offset 18 of the decompressed data); "
+            "expected a valid gzip stream, got zlib error \"incorrect data check\"");
   // A broken deflate block type in a real compressed sample.
   std::string sample = test::read_text(test::source_path(kSample + "/t10k-labels-idx1-ubyte.gz"));
   sample[10] = static_cast<char>(0x07);  // BFINAL 1, BTYPE 11 (reserved)
-  CHECK(message_for(dir, sample) == f + ": corrupt gzip data at compressed byte offset 11 (byte offset 0 of the decompressed data); "
-                                        "expected a valid gzip stream, got zlib error \"invalid block type\"");
+  CHECK(message_for(dir, sample) ==
+        f + ": corrupt gzip data at compressed byte offset 11 (byte offset 0 of the decompressed data); "
+            "expected a valid gzip stream, got zlib error \"invalid block type\"");
   // Concatenated gzip members are one stream; anything else after the stream is refused.
   CHECK(message_for(dir, gzip_stored(good.substr(0, 7)) + gzip_stored(good.substr(7))).empty());
-  CHECK(message_for(dir, gz + "junk") ==
-        f + ": trailing bytes after the gzip stream at compressed byte offset 41; expected the file to end at byte offset 41, got 4 more bytes");
+  CHECK(message_for(dir, gz + "junk") == f + ": trailing bytes after the gzip stream at compressed byte offset 41; "
+                                             "expected the file to end at byte offset 41, got 4 more bytes");
 }
 
 TEST_CASE("IDX: paths that are not readable files are option errors", "[idx]") {
   TempDir dir;
   CHECK_THROWS_AS(read_idx(dir.file("missing")), OptionError);
   CHECK_THROWS_WITH(read_idx(dir.file("missing")),
-                    Equals(dir.file("missing") + ": cannot open the data file; expected a readable file, got No such file or directory"));
-  CHECK_THROWS_WITH(read_idx(dir.path), Equals(dir.path + ": not a regular file; expected an IDX file, got a directory"));
+                    Equals(dir.file("missing") +
+                           ": cannot open the data file; expected a readable file, got No such file or directory"));
+  CHECK_THROWS_WITH(read_idx(dir.path),
+                    Equals(dir.path + ": not a regular file; expected an IDX file, got a directory"));
   test::write_text(dir.file("f"), idx_file(0x0D, {2, 28, 28}, std::string(2 * 784 * 4, '\0')));
   test::write_text(dir.file("l"), idx_file(8, {2}, bytes({1, 2})));
   CHECK_THROWS_AS(read_labeled_images(dir.file("f"), dir.file("l")), FormatError);
@@ -324,11 +348,15 @@ TEST_CASE("Fashion-MNIST: missing files, counts, dimensions and labels are check
   FashionMnistOptions options;
   options.directory = dir.path;
   CHECK_THROWS_AS(load_fashion_mnist(options), OptionError);
-  CHECK_THROWS_WITH(load_fashion_mnist(options),
-                    Equals(dir.path + ": Fashion-MNIST file missing; expected t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz, got neither"));
+  CHECK_THROWS_WITH(
+      load_fashion_mnist(options),
+      Equals(
+          dir.path +
+          ": Fashion-MNIST file missing; expected t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz, got neither"));
   options.directory = dir.file("nowhere");
-  CHECK_THROWS_WITH(load_fashion_mnist(options), Equals(dir.file("nowhere") + ": data directory not found; expected a directory "
-                                                                              "with the Fashion-MNIST IDX files, got no such directory"));
+  CHECK_THROWS_WITH(load_fashion_mnist(options),
+                    Equals(dir.file("nowhere") + ": data directory not found; expected a directory "
+                                                 "with the Fashion-MNIST IDX files, got no such directory"));
   CHECK_THROWS_WITH(find_idx_file(kFashionMnistDefaultDir, "no-such-file"),
                     StartsWith(std::string(kFashionMnistDefaultDir) + ": ") &&
                         EndsWith(". Install the data set with: sudo apt-get install dataset-fashion-mnist"));
@@ -339,11 +367,13 @@ TEST_CASE("Fashion-MNIST: missing files, counts, dimensions and labels are check
                     Equals(dir.file("t10k-labels-idx1-ubyte") + ": label count does not match the images in " +
                            dir.file("t10k-images-idx3-ubyte") + "; expected 3 labels, got 2"));
   write_split(dir, "t10k", images, idx_file(8, {3}, bytes({0, 10, 1})));
-  CHECK_THROWS_WITH(load_fashion_mnist(options), Equals(dir.file("t10k-labels-idx1-ubyte") +
-                                                        ": label out of range at item 1 (byte offset 9); expected 0 to 9, got 10"));
-  write_split(dir, "t10k", idx_file(8, {1, 32, 32}, std::string(1024, '\0')), idx_file(8, {1}, bytes({0})));
   CHECK_THROWS_WITH(load_fashion_mnist(options),
-                    Equals(dir.file("t10k-images-idx3-ubyte") + ": wrong IDX dimensions; expected [?, 28, 28], got [1, 32, 32]"));
+                    Equals(dir.file("t10k-labels-idx1-ubyte") +
+                           ": label out of range at item 1 (byte offset 9); expected 0 to 9, got 10"));
+  write_split(dir, "t10k", idx_file(8, {1, 32, 32}, std::string(1024, '\0')), idx_file(8, {1}, bytes({0})));
+  CHECK_THROWS_WITH(
+      load_fashion_mnist(options),
+      Equals(dir.file("t10k-images-idx3-ubyte") + ": wrong IDX dimensions; expected [?, 28, 28], got [1, 32, 32]"));
   write_split(dir, "t10k", images, idx_file(8, {3, 1}, bytes({0, 1, 2})));
   CHECK_THROWS_WITH(load_fashion_mnist(options),
                     Equals(dir.file("t10k-labels-idx1-ubyte") + ": wrong IDX dimensions; expected [?], got [3, 1]"));
@@ -352,9 +382,10 @@ TEST_CASE("Fashion-MNIST: missing files, counts, dimensions and labels are check
   write_split(dir, "t10k", images, idx_file(8, {3}, bytes({0, 1, 2})));
   CHECK(load_fashion_mnist(options).pixel_std == 0);
   options.standardize = true;
-  CHECK_THROWS_WITH(load_fashion_mnist(options), Equals(dir.file("train-images-idx3-ubyte") +
-                                                        ": cannot standardise: the training pixels are all equal; expected a "
-                                                        "positive standard deviation, got 0"));
+  CHECK_THROWS_WITH(load_fashion_mnist(options),
+                    Equals(dir.file("train-images-idx3-ubyte") +
+                           ": cannot standardise: the training pixels are all equal; expected a "
+                           "positive standard deviation, got 0"));
 }
 
 // Hidden: needs Debian's dataset-fashion-mnist. Run with: netkit_tests "[fashion]"

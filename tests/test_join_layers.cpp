@@ -1,9 +1,9 @@
 // TotalLayer and CatenateLayer: the multi-input layers that join the branches of a NetGraph.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -63,12 +63,14 @@ TEST_CASE("Catenate: shape inference in both directions", "[join]") {
   LayerNet cat = LayerNet::create("Catenate", {{"Output", {5, 2}}, {"Input1", {3, 2}}, {"Input2", {nullptr, nullptr}}});
   CHECK(cat.port_shape("Input2") == Shape{2, 2});
   CHECK(LayerNet::create("Catenate", {{"Input1", {nullptr, 7}}}).port_shape("Input2") == Shape{kUnknownDim, 7});
-  CHECK_THROWS_WITH(LayerNet::create("Catenate", {{"Input1", {3, 2}}, {"Input2", {3, 4}}}),
-                    Equals("Catenate layer, port \"Input2\": dimension 2 must agree across Catenate's ports; expected 2, got 4"));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Catenate", {{"Input1", {3, 2}}, {"Input2", {3, 4}}}),
+      Equals("Catenate layer, port \"Input2\": dimension 2 must agree across Catenate's ports; expected 2, got 4"));
   CHECK_THROWS_WITH(LayerNet::create("Catenate", {{"Input1", {3, 2}}, {"Input2", {3}}}),
                     Contains("port \"Input2\": rank differs from port \"Input1\"; expected rank 2, got rank 1"));
-  CHECK_THROWS_WITH(LayerNet::create("Catenate", {{"Input1", {3}}, {"Input2", {3}}, {"Output", {7}}}),
-                    Contains("port \"Output\": first dimension must be the sum of the inputs' first dimensions; expected 6, got 7"));
+  CHECK_THROWS_WITH(
+      LayerNet::create("Catenate", {{"Input1", {3}}, {"Input2", {3}}, {"Output", {7}}}),
+      Contains("port \"Output\": first dimension must be the sum of the inputs' first dimensions; expected 6, got 7"));
   CHECK_THROWS_WITH(LayerNet::create("Catenate", {{"Input1", {3}}, {"Output", {3}}, {"Input2", {nullptr}}}),
                     Contains("port \"Input2\": no first dimension fits the output's"));
   CHECK_THROWS_WITH(LayerNet::create("Catenate", {{"Input1", nlohmann::json::array()}}),
@@ -102,6 +104,6 @@ TEST_CASE("Join layers: finite-difference gradients and save/load", "[join]") {
 TEST_CASE("Join layers: asking for an array says the layer has none", "[join]") {
   const LayerNet total = LayerNet::create("Total");
   CHECK(total.array_names().empty());
-  CHECK_THROWS_WITH(total.array("Weights"),
-                    Equals("Total layer: unknown array \"Weights\"; expected no array name (this layer has no arrays), got \"Weights\""));
+  CHECK_THROWS_WITH(total.array("Weights"), Equals("Total layer: unknown array \"Weights\"; expected no array name "
+                                                   "(this layer has no arrays), got \"Weights\""));
 }

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <limits>
 
-#include "core/error.h"
-#include "graph/layer_net_json.h"
-#include "layers/batch_norm.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/batch_norm.h>
 #include "tests/support/fixtures.h"
 
 using namespace netkit;
@@ -28,12 +28,16 @@ LayerNet with_scaling_initializer(Initializer init) {
 TEST_CASE("LayerNet errors: ports, batches and options", "[layernet]") {
   LayerNet bn = BatchNormalizationLayer({{"Input", 2}});
   bn.initialize();
-  CHECK_THROWS_WITH(bn.port_shape("Inupt"),
-                    Equals("BatchNormalization layer: unknown port \"Inupt\"; expected one of \"Input\", \"Output\", got \"Inupt\""));
-  CHECK_THROWS_WITH(bn.evaluate_batch(Array::zeros({0, 2})),
-                    Equals("BatchNormalization layer, port \"Input\": batch has no examples; expected a batch of [2], got dims [0, 2]"));
-  CHECK_THROWS_WITH(LayerNet::create("BatchNormalization", nlohmann::json::array()),
-                    Equals("BatchNormalization options: options must be a JSON object; expected an object, got a list"));
+  CHECK_THROWS_WITH(
+      bn.port_shape("Inupt"),
+      Equals("BatchNormalization layer: unknown port \"Inupt\"; expected one of \"Input\", \"Output\", got \"Inupt\""));
+  CHECK_THROWS_WITH(
+      bn.evaluate_batch(Array::zeros({0, 2})),
+      Equals(
+          "BatchNormalization layer, port \"Input\": batch has no examples; expected a batch of [2], got dims [0, 2]"));
+  CHECK_THROWS_WITH(
+      LayerNet::create("BatchNormalization", nlohmann::json::array()),
+      Equals("BatchNormalization options: options must be a JSON object; expected an object, got a list"));
   CHECK_THROWS_WITH(bn.set_moving_update_count(-1),
                     Equals("BatchNormalization layer: negative moving update count; expected a count >= 0, got -1"));
 }
@@ -43,9 +47,10 @@ TEST_CASE("LayerNet errors: user-function initializers are checked", "[layernet]
                     Equals("initializer: empty function; expected a callable, got an empty std::function"));
   LayerNet wrong_shape = with_scaling_initializer(Initializer([](const Shape&) { return Array{1.0, 2.0, 3.0}; }));
   CHECK_THROWS_AS(wrong_shape.initialize(), InitializationError);
-  CHECK_THROWS_WITH(wrong_shape.initialize(),
-                    Equals("BatchNormalization layer, array \"Scaling\": initializer function returned the wrong shape; "
-                           "expected [2], got [3]"));
+  CHECK_THROWS_WITH(
+      wrong_shape.initialize(),
+      Equals("BatchNormalization layer, array \"Scaling\": initializer function returned the wrong shape; "
+             "expected [2], got [3]"));
   LayerNet not_finite = with_scaling_initializer(
       Initializer([](const Shape& s) { return Array(s, std::numeric_limits<float>::infinity()); }));
   CHECK_THROWS_WITH(not_finite.initialize(),
@@ -62,8 +67,9 @@ TEST_CASE("LayerNet errors: records and files", "[layernet]") {
   // and the temporary file is removed again.
   const std::string dir = "layer_net_errors_dir";
   std::filesystem::create_directory(dir);
-  CHECK_THROWS_WITH(save_layer_net(BatchNormalizationLayer(), dir),
-                    Equals("layer_net_errors_dir: cannot replace the model file; expected a writable location, got a rename error"));
+  CHECK_THROWS_WITH(
+      save_layer_net(BatchNormalizationLayer(), dir),
+      Equals("layer_net_errors_dir: cannot replace the model file; expected a writable location, got a rename error"));
   CHECK_FALSE(std::filesystem::exists(dir + ".tmp"));
   std::filesystem::remove(dir);
 }

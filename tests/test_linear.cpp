@@ -15,19 +15,19 @@
 #include <string>
 #include <vector>
 
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/initializer.h>
+#include <netkit/layers/kernels/linear.h>
+#include <netkit/layers/kernels/linear_reference.h>
+#include <netkit/layers/linear.h>
+#include <netkit/layers/registry.h>
 #include "tests/support/fixtures.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/initializer.h"
-#include "layers/kernels/linear.h"
-#include "layers/kernels/linear_reference.h"
-#include "layers/linear.h"
-#include "layers/registry.h"
-#include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -38,7 +38,6 @@ using kernels::LinearDims;
 namespace {
 
 constexpr double u = 0x1p-24;  // unit roundoff of float
-
 
 int64_t product(const std::vector<int64_t>& dims) {
   int64_t n = 1;
@@ -76,9 +75,6 @@ Allowances allowances(const float* x, const float* w, const float* b, const floa
   scale(a.db, 1);  // summed in double, rounded once
   return a;
 }
-
-
-
 
 // ---- gradient problems ---------------------------------------------------------------------
 
@@ -155,7 +151,9 @@ struct Golden {
 
   std::vector<int64_t> example_dims() const { return {batch_dims.begin() + 1, batch_dims.end()}; }
   int64_t batch() const { return batch_dims[0]; }
-  Array array(const char* key, std::vector<int64_t> dims) const { return json_array(doc.at(key), std::move(dims), name + " " + key); }
+  Array array(const char* key, std::vector<int64_t> dims) const {
+    return json_array(doc.at(key), std::move(dims), name + " " + key);
+  }
   std::vector<double> numbers(const char* key) const { return json_numbers(doc.at(key), name + " " + key); }
 };
 
@@ -220,10 +218,12 @@ std::vector<double> doubles(const std::vector<float>& v) { return {v.begin(), v.
 TEST_CASE("Linear: forward on hand-computed values", "[linear]") {
   LayerNet linear = LinearLayer({{"Weights", {{1, 2, 3}, {4, 5, 6}}}, {"Biases", {0.5, -1}}});
   CHECK(linear.port_shape("Output") == Shape{2});
-  CHECK(linear.evaluate(Array{1.0, -1.0, 2.0}).values() == std::vector<float>{5.5f, 10.0f});  // 1 - 2 + 6 + 0.5, 4 - 5 + 12 - 1
+  CHECK(linear.evaluate(Array{1.0, -1.0, 2.0}).values() ==
+        std::vector<float>{5.5f, 10.0f});  // 1 - 2 + 6 + 0.5, 4 - 5 + 12 - 1
   const Array y = linear.evaluate_batch(Array{{1, -1, 2}, {0, 0, 0}, {0.5, 0.25, -1}});
   CHECK(y.dims() == std::vector<int64_t>{3, 2});
-  CHECK(y.values() == std::vector<float>{5.5f, 10.0f, 0.5f, -1.0f, -1.5f, -3.75f});  // last row: 0.5 + 0.5 - 3 + 0.5, 2 + 1.25 - 6 - 1
+  CHECK(y.values() == std::vector<float>{5.5f, 10.0f, 0.5f, -1.0f, -1.5f,
+                                         -3.75f});  // last row: 0.5 + 0.5 - 3 + 0.5, 2 + 1.25 - 6 - 1
   // A matrix per example is flattened row-major: [[1, -1, 2]] is the vector [1, -1, 2].
   LayerNet rank2 = LinearLayer({{"Input", {1, 3}}, {"Weights", {{1, 2, 3}, {4, 5, 6}}}, {"Biases", {0.5, -1}}});
   CHECK(rank2.evaluate(Array{{1, -1, 2}}).values() == std::vector<float>{5.5f, 10.0f});
@@ -280,10 +280,10 @@ TEST_CASE("Linear: golden reference files are present and consistent", "[linear]
     INFO("golden file " << g.name);
     CHECK(g.doc.at("generator") == "tools/reference/linear_golden.py");
     REQUIRE(g.batch_dims.size() >= 2);
-    const std::pair<const char*, int64_t> sizes[] = {{"input", g.batch() * g.in},      {"weights", g.out * g.in},
-                                                     {"biases", g.out},                 {"grad_output", g.batch() * g.out},
-                                                     {"output", g.batch() * g.out},     {"grad_input", g.batch() * g.in},
-                                                     {"grad_weights", g.out * g.in},    {"grad_biases", g.out}};
+    const std::pair<const char*, int64_t> sizes[] = {
+        {"input", g.batch() * g.in},        {"weights", g.out * g.in},     {"biases", g.out},
+        {"grad_output", g.batch() * g.out}, {"output", g.batch() * g.out}, {"grad_input", g.batch() * g.in},
+        {"grad_weights", g.out * g.in},     {"grad_biases", g.out}};
     for (const auto& [key, n] : sizes) CHECK(static_cast<int64_t>(g.numbers(key).size()) == n);
     // Every stored input must be a float32 value, or netkit would not see the reference's data.
     for (const char* key : {"input", "weights", "biases", "grad_output"})
@@ -305,13 +305,15 @@ TEST_CASE("Linear: outputs and gradients match PyTorch", "[linear]") {
     const Array x = g.array("input", g.batch_dims), dy = g.array("grad_output", {g.batch(), g.out});
     // float32 evaluation against float64 references, within the rounding bound of each sum.
     const Allowances a = allowances(x.data(), weights.data(), biases.data(), dy.data(), {g.batch(), g.in, g.out});
-    NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(linear.evaluate_batch(x)), g.numbers("output"), a.y,
-                                        {g.batch(), g.out}));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("output", to_doubles(linear.evaluate_batch(x)), g.numbers("output"), a.y, {g.batch(), g.out}));
     const Gradients grads = linear.gradients(x, dy);
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(grads.input()), g.numbers("grad_input"), a.dx, g.batch_dims));
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dWeights", to_doubles(grads.arrays.at("Weights")), g.numbers("grad_weights"),
-                                        a.dw, {g.out, g.in}));
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), g.numbers("grad_biases"), a.db));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(grads.input()), g.numbers("grad_input"), a.dx, g.batch_dims));
+    NETKIT_CHECK_REPORT(mismatch_report("dL/dWeights", to_doubles(grads.arrays.at("Weights")),
+                                        g.numbers("grad_weights"), a.dw, {g.out, g.in}));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dBiases", to_doubles(grads.arrays.at("Biases")), g.numbers("grad_biases"), a.db));
   }
 }
 
@@ -320,11 +322,12 @@ TEST_CASE("Linear: outputs and gradients match PyTorch", "[linear]") {
 TEST_CASE("Linear: zero Weights give exactly the Biases", "[linear]") {
   const int64_t batch = GENERATE(as<int64_t>{}, 1, 3, 64);
   INFO("batch " << batch);
-  LayerNet linear = LinearLayer({{"Input", {4, 5}}, {"OutputSize", 7}, {"WeightsInitializer", "Zeros"},
-                                 {"BiasesInitializer", "NarrowNormal"}});
+  LayerNet linear = LinearLayer(
+      {{"Input", {4, 5}}, {"OutputSize", 7}, {"WeightsInitializer", "Zeros"}, {"BiasesInitializer", "NarrowNormal"}});
   linear.initialize(2);
   Array x = Array::zeros({batch, 4, 5});
-  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i % 3 ? 3e37 : -2e38) * std::sin(static_cast<double>(i)));
+  for (int64_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>((i % 3 ? 3e37 : -2e38) * std::sin(static_cast<double>(i)));
   const Array y = linear.evaluate_batch(x);
   const Array& b = linear.array("Biases");
   for (int64_t n = 0; n < batch; ++n)
@@ -367,12 +370,13 @@ TEST_CASE("Linear: an example's output does not depend on the rest of the batch"
   const Array batch = random_normal({9, 37}, random);
   const Array all = linear.evaluate_batch(batch);
   // (The bounds of y need no dL/dy; `all` stands in for it.)
-  const Allowances a = allowances(batch.data(), linear.array("Weights").data(), linear.array("Biases").data(),
-                                  all.data(), {9, 37, 19});
+  const Allowances a =
+      allowances(batch.data(), linear.array("Weights").data(), linear.array("Biases").data(), all.data(), {9, 37, 19});
   const std::vector<float> xs = batch.values(), ys = all.values();
   for (int64_t n = 0; n < 9; ++n) {
     INFO("example " << n);
-    const Array one = linear.evaluate(Array::from({37}, std::vector<float>(xs.begin() + n * 37, xs.begin() + (n + 1) * 37)));
+    const Array one =
+        linear.evaluate(Array::from({37}, std::vector<float>(xs.begin() + n * 37, xs.begin() + (n + 1) * 37)));
     const std::vector<double> expected(ys.begin() + n * 19, ys.begin() + (n + 1) * 19);
     std::vector<double> allowed(a.y.begin() + n * 19, a.y.begin() + (n + 1) * 19);
     for (double& e : allowed) e *= 2;  // both results are rounded
@@ -407,9 +411,10 @@ TEST_CASE("Linear: shapes are inferred in both directions", "[linear]") {
   CHECK(by_weights.evaluate(Array{{1, 1, 1}, {1, 1, 1}}).values() == std::vector<float>{3, 3, 3});
   CHECK(by_weights.evaluate(Array{1, 2, 3, 4, 5, 6}).values() == std::vector<float>{10.5f, 10.5f, 10.5f});
   CHECK_THROWS_AS(by_weights.evaluate(Array{1.0, 2.0, 3.0, 4.0, 5.0}), ShapeError);
-  CHECK_THROWS_WITH(by_weights.evaluate(Array{1.0, 2.0, 3.0, 4.0, 5.0}),
-                    Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
-                           "[5], 5 elements); expected shape [3, 5], got shape [3, 6]"));
+  CHECK_THROWS_WITH(
+      by_weights.evaluate(Array{1.0, 2.0, 3.0, 4.0, 5.0}),
+      Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
+             "[5], 5 elements); expected shape [3, 5], got shape [3, 6]"));
 
   // One unknown input dim is the quotient of the columns by the known dims.
   const nlohmann::json open_dim = nlohmann::json::array({nullptr, 3});
@@ -437,17 +442,20 @@ TEST_CASE("Linear: shape conflicts name the port or array with expected and got"
                            "expected length 2, got length 1"));
   LayerNet fixed_input = LinearLayer({{"Input", {2, 3}}});
   CHECK_THROWS_AS(fixed_input.set_array("Weights", Array::zeros({4, 5})), ShapeError);
-  CHECK_THROWS_WITH(fixed_input.set_array("Weights", Array::zeros({4, 5})),
-                    Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
-                           "[2, 3], 6 elements); expected shape [4, 6], got shape [4, 5]"));
+  CHECK_THROWS_WITH(
+      fixed_input.set_array("Weights", Array::zeros({4, 5})),
+      Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
+             "[2, 3], 6 elements); expected shape [4, 6], got shape [4, 5]"));
   CHECK_FALSE(fixed_input.has_array("Weights"));  // a rejected array leaves the net as it was
   LayerNet open_dim = LinearLayer({{"Input", nlohmann::json::array({nullptr, 4})}});
-  CHECK_THROWS_WITH(open_dim.set_array("Weights", Array::zeros({2, 6})),
-                    Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
-                           "[?, 4], a multiple of 4 elements); expected a multiple of 4 columns, got shape [2, 6]"));
-  CHECK_THROWS_WITH(LinearLayer({{"Output", {2, 3}}}),
-                    Equals("Linear layer, port \"Output\": output must be a vector of OutputSize values; expected rank 1, "
-                           "got shape [2, 3]"));
+  CHECK_THROWS_WITH(
+      open_dim.set_array("Weights", Array::zeros({2, 6})),
+      Equals("Linear layer, array \"Weights\": number of columns must equal the input size (port \"Input\" "
+             "[?, 4], a multiple of 4 elements); expected a multiple of 4 columns, got shape [2, 6]"));
+  CHECK_THROWS_WITH(
+      LinearLayer({{"Output", {2, 3}}}),
+      Equals("Linear layer, port \"Output\": output must be a vector of OutputSize values; expected rank 1, "
+             "got shape [2, 3]"));
   CHECK_THROWS_WITH(LinearLayer({{"Weights", {1, 2, 3}}}),
                     Equals("Linear layer, array \"Weights\": must be a matrix of shape [output size, input size]; "
                            "expected rank 2, got shape [3]"));
@@ -461,11 +469,13 @@ TEST_CASE("Linear: shape conflicts name the port or array with expected and got"
   LayerNet net = LinearLayer({{"Input", 8}, {"OutputSize", 3}});
   net.initialize(1);
   const Array before = net.array("Weights");
-  CHECK_THROWS_WITH(net.set_array("Weights", Array::zeros({3, 7})), Contains("expected shape [3, 8], got shape [3, 7]"));
+  CHECK_THROWS_WITH(net.set_array("Weights", Array::zeros({3, 7})),
+                    Contains("expected shape [3, 8], got shape [3, 7]"));
   CHECK(net.array("Weights").bit_equal(before));
-  CHECK_THROWS_WITH(net.evaluate(Array::zeros({7})),
-                    Equals("Linear layer, port \"Input\": batch does not match the port shape; expected examples of shape "
-                           "[8], got examples of shape [7] (batch dims [1, 7])"));
+  CHECK_THROWS_WITH(
+      net.evaluate(Array::zeros({7})),
+      Equals("Linear layer, port \"Input\": batch does not match the port shape; expected examples of shape "
+             "[8], got examples of shape [7] (batch dims [1, 7])"));
 }
 
 // ---- options -----------------------------------------------------------------------------------
@@ -480,8 +490,8 @@ TEST_CASE("Linear: options list every default", "[linear]") {
   CHECK(d.at("Input").is_null());
   CHECK(d.at("Output") == nlohmann::json::array({nullptr}));  // a vector of unknown length
   CHECK(d.size() == 7);
-  const LayerNet linear = LinearLayer({{"OutputSize", 4}, {"Input", {2, 3}}, {"L2Factors", {{"Biases", 0}}},
-                                       {"WeightsInitializer", "KaimingNormal"}});
+  const LayerNet linear = LinearLayer(
+      {{"OutputSize", 4}, {"Input", {2, 3}}, {"L2Factors", {{"Biases", 0}}}, {"WeightsInitializer", "KaimingNormal"}});
   CHECK(linear.option("OutputSize") == 4);
   CHECK(linear.option("Output") == nlohmann::json{4});
   CHECK(linear.option("L2Factors") == nlohmann::json{{"Weights", 1.0}, {"Biases", 0.0}});
@@ -506,7 +516,8 @@ TEST_CASE("Linear: bad options give typed errors with their messages", "[linear]
                     Contains("out of range; expected an integer >= 1, got 18446744073709551615"));
   CHECK_THROWS_WITH(LinearLayer({{"OutputSize", 2.5}}),
                     Equals("Linear option \"OutputSize\": wrong type; expected an integer >= 1, got a number (2.5)"));
-  CHECK_THROWS_WITH(LinearLayer({{"OutputSize", 3.0}}), Contains("wrong type; expected an integer >= 1, got a number (3.0)"));
+  CHECK_THROWS_WITH(LinearLayer({{"OutputSize", 3.0}}),
+                    Contains("wrong type; expected an integer >= 1, got a number (3.0)"));
   CHECK_THROWS_WITH(LinearLayer({{"OutputSize", "3"}}), Contains("expected an integer >= 1, got a string (\"3\")"));
   CHECK_THROWS_WITH(LinearLayer({{"OutputSize", true}}), Contains("expected an integer >= 1, got true"));
   CHECK_THROWS_WITH(LinearLayer({{"OutputSise", 3}}),
@@ -520,22 +531,28 @@ TEST_CASE("Linear: bad options give typed errors with their messages", "[linear]
                            ">= 2; expected one of Zeros, Ones, NarrowNormal, got \"XavierUniform\""));
   CHECK_THROWS_WITH(LinearLayer({{"BiasesInitializer", "Random"}}),
                     Contains("unknown initializer; expected one of Zeros, Ones, NarrowNormal, got \"Random\""));
-  CHECK_THROWS_WITH(LinearLayer({{"WeightsInitializer", 3}}),
-                    Equals("Linear option \"WeightsInitializer\": wrong type; expected an initializer name, got a number (3)"));
-  CHECK_THROWS_WITH(LinearLayer({{"L2Factors", {{"Scaling", 1}}}}),
-                    Equals("Linear option \"L2Factors\": unknown array; expected \"Weights\" or \"Biases\", got \"Scaling\""));
+  CHECK_THROWS_WITH(
+      LinearLayer({{"WeightsInitializer", 3}}),
+      Equals("Linear option \"WeightsInitializer\": wrong type; expected an initializer name, got a number (3)"));
+  CHECK_THROWS_WITH(
+      LinearLayer({{"L2Factors", {{"Scaling", 1}}}}),
+      Equals("Linear option \"L2Factors\": unknown array; expected \"Weights\" or \"Biases\", got \"Scaling\""));
   CHECK_THROWS_WITH(LinearLayer({{"L2Factors", -1}}),
                     Equals("Linear option \"L2Factors\": out of range; expected finite numbers >= 0, got -1"));
-  CHECK_THROWS_WITH(LinearLayer({{"L2Factors", "none"}}), Contains("expected a number or {\"Weights\": x, \"Biases\": y}"));
-  CHECK_THROWS_WITH(LinearLayer({{"LearningRateMultipliers", {{"Scaling", 0}}}}), Contains("unknown array \"Scaling\""));
+  CHECK_THROWS_WITH(LinearLayer({{"L2Factors", "none"}}),
+                    Contains("expected a number or {\"Weights\": x, \"Biases\": y}"));
+  CHECK_THROWS_WITH(LinearLayer({{"LearningRateMultipliers", {{"Scaling", 0}}}}),
+                    Contains("unknown array \"Scaling\""));
   // The C++ configuration is validated the same way.
   Linear::Config config;
   config.output_size = 0;
-  CHECK_THROWS_WITH(Linear(config), Equals("Linear option \"OutputSize\": out of range; expected an integer >= 1, got 0"));
+  CHECK_THROWS_WITH(Linear(config),
+                    Equals("Linear option \"OutputSize\": out of range; expected an integer >= 1, got 0"));
   config.output_size = 2;
   config.biases_initializer = Initializer::Kind::KaimingNormal;
   CHECK_THROWS_WITH(Linear(config), Contains("\"BiasesInitializer\": initializer needs the fans"));
-  CHECK_THROWS_WITH(LinearLayer().array("Bias"), Contains("unknown array \"Bias\"; expected one of \"Weights\", \"Biases\""));
+  CHECK_THROWS_WITH(LinearLayer().array("Bias"),
+                    Contains("unknown array \"Bias\"; expected one of \"Weights\", \"Biases\""));
   const auto types = known_layer_types();
   CHECK(std::find(types.begin(), types.end(), "Linear") != types.end());
 }
@@ -546,10 +563,12 @@ TEST_CASE("Linear: non-finite arrays and inputs are refused where they enter", "
   Array w = Array::zeros({3, 2});
   w[2] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_AS(linear.set_array("Weights", w), InitializationError);
-  CHECK_THROWS_WITH(linear.set_array("Weights", w), Equals("Linear layer, array \"Weights\", row 1, column 0: value is not "
-                                                           "finite; expected a finite number, got nan"));
-  CHECK_THROWS_WITH(linear.set_array("Biases", Array{0.0f, 1.0f, INFINITY}),
-                    Equals("Linear layer, array \"Biases\", element 2: value is not finite; expected a finite number, got inf"));
+  CHECK_THROWS_WITH(linear.set_array("Weights", w),
+                    Equals("Linear layer, array \"Weights\", row 1, column 0: value is not "
+                           "finite; expected a finite number, got nan"));
+  CHECK_THROWS_WITH(
+      linear.set_array("Biases", Array{0.0f, 1.0f, INFINITY}),
+      Equals("Linear layer, array \"Biases\", element 2: value is not finite; expected a finite number, got inf"));
   CHECK(linear.array("Biases").values() == std::vector<float>{0, 0, 0});  // nothing changed
   CHECK_THROWS_WITH(LinearLayer({{"Biases", {1.0, NAN}}}), Contains("option \"Biases\": value is not finite"));
   Array x = Array::zeros({2, 2});
@@ -558,12 +577,14 @@ TEST_CASE("Linear: non-finite arrays and inputs are refused where they enter", "
                                                      "expected finite values, got -inf at element 3"));
   // Shapes that are not known yet cannot be initialized; the message says which size is missing.
   CHECK_THROWS_AS(LinearLayer({{"OutputSize", 3}}).initialize(), InitializationError);
-  CHECK_THROWS_WITH(LinearLayer({{"OutputSize", 3}}).initialize(),
-                    Equals("Linear layer, array \"Weights\": cannot initialize: the input size is not known (port \"Input\" "
-                           "gives the columns); expected a known shape, got [3, ?]. Give \"Input\" or connect the layer"));
-  CHECK_THROWS_WITH(LinearLayer({{"Input", 4}}).initialize(),
-                    Contains("cannot initialize: the output size or the input size is not known (\"OutputSize\" or port "
-                             "\"Output\" gives the rows, port \"Input\" the columns); expected a known shape, got [?, 4]"));
+  CHECK_THROWS_WITH(
+      LinearLayer({{"OutputSize", 3}}).initialize(),
+      Equals("Linear layer, array \"Weights\": cannot initialize: the input size is not known (port \"Input\" "
+             "gives the columns); expected a known shape, got [3, ?]. Give \"Input\" or connect the layer"));
+  CHECK_THROWS_WITH(
+      LinearLayer({{"Input", 4}}).initialize(),
+      Contains("cannot initialize: the output size or the input size is not known (\"OutputSize\" or port "
+               "\"Output\" gives the rows, port \"Input\" the columns); expected a known shape, got [?, 4]"));
   CHECK_THROWS_WITH(LinearLayer({{"Input", 4}}).evaluate(Array{1.0, 2.0, 3.0, 4.0}),
                     Contains("cannot evaluate: arrays not initialized"));
 }
@@ -583,8 +604,8 @@ TEST_CASE("Linear: XavierUniform stays within its limit with the uniform spread"
     largest = std::max(largest, std::abs(static_cast<double>(w[i])));
   }
   const double n = static_cast<double>(w.size());
-  CHECK(largest > 0.999 * limit);                              // the whole range is used
-  CHECK(std::abs(sum / n) < 4 * limit / std::sqrt(3 * n));     // mean 0 within 4 standard errors
+  CHECK(largest > 0.999 * limit);                                // the whole range is used
+  CHECK(std::abs(sum / n) < 4 * limit / std::sqrt(3 * n));       // mean 0 within 4 standard errors
   CHECK(sum_sq / n == Approx(limit * limit / 3).epsilon(0.02));  // variance l^2 / 3
   CHECK(linear.array("Biases").values() == std::vector<float>(200, 0.0f));
 }
@@ -615,7 +636,8 @@ TEST_CASE("Linear: fans come from the weight shape", "[linear]") {
   Random random(1, "fans");
   const Array k = Initializer(Initializer::Kind::XavierUniform).make(Shape{8, 3, 5, 5}, random, "w");
   for (int64_t i = 0; i < k.size(); ++i) REQUIRE(std::abs(k[i]) <= static_cast<float>(std::sqrt(6.0 / 275.0)));
-  CHECK_THROWS_AS(Initializer(Initializer::Kind::KaimingNormal).make(Shape{5}, random, "array \"b\""), InitializationError);
+  CHECK_THROWS_AS(Initializer(Initializer::Kind::KaimingNormal).make(Shape{5}, random, "array \"b\""),
+                  InitializationError);
   CHECK_THROWS_WITH(Initializer(Initializer::Kind::KaimingNormal).make(Shape{5}, random, "array \"b\""),
                     Equals("array \"b\": fan-based initializers need a weight array of rank >= 2 ([out, in, ...]); "
                            "expected rank >= 2, got shape [5]"));
@@ -650,12 +672,16 @@ TEST_CASE("Linear: initialization is seeded and fills arrays independently", "[l
 
 TEST_CASE("Linear: save -> load -> save is byte-identical and outputs are bit-identical", "[linear]") {
   TempFile a("linear_roundtrip_a.json"), b("linear_roundtrip_b.json");
-  LayerNet fixed = LinearLayer({{"Input", {2, 3}}, {"OutputSize", 4}, {"WeightsInitializer", "KaimingNormal"},
-                                {"L2Factors", {{"Biases", 0}}}, {"LearningRateMultipliers", {{"Biases", 2}}}});
+  LayerNet fixed = LinearLayer({{"Input", {2, 3}},
+                                {"OutputSize", 4},
+                                {"WeightsInitializer", "KaimingNormal"},
+                                {"L2Factors", {{"Biases", 0}}},
+                                {"LearningRateMultipliers", {{"Biases", 2}}}});
   fixed.initialize(3);
   fixed.set_array("Biases", Array{0.25, -1.5, 3.0, 1e-30});
   LayerNet by_weights = LinearLayer();  // OutputSize and input size both from the arrays
-  by_weights.set_array("Weights", Array{{1, 2, 3, 4, 5, 6}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {-1, 0, 1, 0, -1, 0}, {0, 0, 0, 0, 0, 7}});
+  by_weights.set_array(
+      "Weights", Array{{1, 2, 3, 4, 5, 6}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {-1, 0, 1, 0, -1, 0}, {0, 0, 0, 0, 0, 7}});
   by_weights.initialize(1);
   for (const LayerNet* net : {&fixed, &by_weights}) {
     save_layer_net(*net, a.path);
@@ -676,7 +702,8 @@ TEST_CASE("Linear: save -> load -> save is byte-identical and outputs are bit-id
   CHECK_FALSE(open.initialized());
   CHECK(open.option("OutputSize") == 3);
   auto record = layer_net_to_json(fixed);
-  record["arrays"]["Weights"] = nlohmann::json::array({{1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}});
+  record["arrays"]["Weights"] =
+      nlohmann::json::array({{1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}});
   CHECK_THROWS_AS(layer_net_from_json(record, "/layer"), FormatError);
   CHECK_THROWS_WITH(layer_net_from_json(record, "/layer"),
                     Contains("/layer/arrays/Weights") && Contains("expected shape [4, 6], got shape [4, 5]"));

@@ -12,16 +12,16 @@
 #include <utility>
 #include <vector>
 
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/cross_entropy_loss.h>
+#include <netkit/layers/kernels/losses.h>
+#include <netkit/layers/mean_squared_loss.h>
 #include "tests/support/fixtures.h"
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/kernels/losses.h"
-#include "layers/mean_squared_loss.h"
-#include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -33,7 +33,9 @@ namespace {
 constexpr double u = 0x1p-24;  // unit roundoff of float
 const double kLog2 = std::log(2.0);
 
-LayerNet cross_entropy(const nlohmann::json& options = nullptr) { return LayerNet::create("CrossEntropyLoss", options); }
+LayerNet cross_entropy(const nlohmann::json& options = nullptr) {
+  return LayerNet::create("CrossEntropyLoss", options);
+}
 LayerNet mean_squared(const nlohmann::json& options = nullptr) { return LayerNet::create("MeanSquaredLoss", options); }
 
 const nlohmann::json kScalarShape = nlohmann::json::array();  // the per-example shape []
@@ -119,7 +121,8 @@ TEST_CASE("CrossEntropyLoss: hand values and gradients of every form", "[loss]")
   // Logits: softmax([0, 0]) = [1/2, 1/2]; dL/dx = softmax - t.
   const LayerNet logits = cross_entropy({{"InputForm", "Logits"}});
   CHECK(logits.evaluate_batch({Array{{0.0, 0.0}}, Array{0.0}})[0] == static_cast<float>(kLog2));
-  CHECK(logits.gradients({Array{{0.0, 0.0}}, Array{0.0}}, Array{1.0}).input().values() == std::vector<float>{-0.5f, 0.5f});
+  CHECK(logits.gradients({Array{{0.0, 0.0}}, Array{0.0}}, Array{1.0}).input().values() ==
+        std::vector<float>{-0.5f, 0.5f});
   const LayerNet both = cross_entropy({{"InputForm", "Logits"}, {"TargetForm", "Probabilities"}});
   const Array x{{0.0, std::log(3.0)}}, tt{{0.25, 0.75}};  // softmax(x) = t: the gradient vanishes
   const Gradients gb = both.gradients({x, tt}, Array{1.0});
@@ -158,7 +161,8 @@ TEST_CASE("CrossEntropyLoss: gradients match central differences", "[loss]") {
   const std::string target_form = GENERATE(as<std::string>{}, "Index", "Probabilities");
   const std::vector<int64_t> example = GENERATE(std::vector<int64_t>{5}, std::vector<int64_t>{2, 3, 4});
   const int64_t batch = GENERATE(as<int64_t>{}, 1, 3);
-  INFO(input_form << " input, " << target_form << " target, example " << dims_to_string(example) << ", batch " << batch);
+  INFO(input_form << " input, " << target_form << " target, example " << dims_to_string(example) << ", batch "
+                  << batch);
   Random random(static_cast<uint64_t>(batch + 10 * example.size()), "ce gradients " + input_form + target_form);
   const LayerNet net = cross_entropy({{"InputForm", input_form}, {"TargetForm", target_form}, {"Input", example}});
   const auto dims = Shape(example).with_batch(batch);
@@ -219,9 +223,11 @@ TEST_CASE("CrossEntropyLoss and MeanSquaredLoss: losses and gradients match PyTo
     const Array dy = json_array(g.doc.at("grad_output"), {x[0].dims()[0]}, "grad_output");
     NETKIT_CHECK_REPORT(mismatch_report("loss", to_doubles(net.evaluate_batch(x)), g.numbers("loss"), tol));
     const Gradients grads = net.gradients(x, dy);
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(grads.inputs[0]), g.numbers("grad_input"), tol, x[0].dims()));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(grads.inputs[0]), g.numbers("grad_input"), tol, x[0].dims()));
     if (g.doc.contains("grad_target"))
-      NETKIT_CHECK_REPORT(mismatch_report("dL/dTarget", to_doubles(grads.inputs[1]), g.numbers("grad_target"), tol, x[1].dims()));
+      NETKIT_CHECK_REPORT(
+          mismatch_report("dL/dTarget", to_doubles(grads.inputs[1]), g.numbers("grad_target"), tol, x[1].dims()));
   }
 }
 
@@ -266,7 +272,8 @@ TEST_CASE("CrossEntropyLoss: logits of 1e4 give finite, exact losses and gradien
   CHECK(probs.evaluate_batch({x, tp}).values() == std::vector<float>{1e4f, static_cast<float>(kLog2), 0});
   CHECK(g.inputs[0].values() == std::vector<float>{0.5f, -0.5f, 0, 0, 0.25f, -0.25f, 0, 0, 0});
   CHECK(g.inputs[1].values() == std::vector<float>{0, 2e4f, 1e4f, static_cast<float>(2e4 + kLog2),
-                                                   static_cast<float>(kLog2), static_cast<float>(kLog2), 0, 2e4f, 1e4f});
+                                                   static_cast<float>(kLog2), static_cast<float>(kLog2), 0, 2e4f,
+                                                   1e4f});
   // The unfused pair saturates instead: softmax gives p = 0 exactly and the loss is the guard's cap.
   const Array p = LayerNet::create("Softmax").evaluate_batch(x);
   const float cap = static_cast<float>(126 * kLog2);  // -log 2^-126
@@ -322,11 +329,12 @@ TEST_CASE("CrossEntropyLoss: a target that is not a class index is refused with 
   const LayerNet net = cross_entropy({{"Input", {10}}});
   const Array p = Array::filled({3, 10}, 0.1f);
   CHECK_THROWS_AS(net.evaluate_batch({p, Array{0.0, 9.0, 10.0}}), EvaluationError);
-  CHECK_THROWS_WITH(net.evaluate_batch({p, Array{0.0, 9.0, 10.0}}),
-                    Equals("CrossEntropyLoss layer, port \"Target\", example 2: target is not a class index; expected an "
-                           "integer from 0 to 9 (the input has 10 classes; indices count from 0), got 10"));
-  CHECK_THROWS_WITH(net.evaluate_batch({p, Array{-1.0, 0.0, 0.0}}), Contains("example 0: target is not a class index") &&
-                                                                        Contains("got -1"));
+  CHECK_THROWS_WITH(
+      net.evaluate_batch({p, Array{0.0, 9.0, 10.0}}),
+      Equals("CrossEntropyLoss layer, port \"Target\", example 2: target is not a class index; expected an "
+             "integer from 0 to 9 (the input has 10 classes; indices count from 0), got 10"));
+  CHECK_THROWS_WITH(net.evaluate_batch({p, Array{-1.0, 0.0, 0.0}}),
+                    Contains("example 0: target is not a class index") && Contains("got -1"));
   CHECK_THROWS_WITH(net.evaluate_batch({p, Array{0.0, 2.5, 0.0}}), Contains("example 1:") && Contains("got 2.5"));
   CHECK_THROWS_WITH(net.gradients({p, Array{0.0, 2.5, 0.0}}, Array{1.0, 1.0, 1.0}), Contains("got 2.5"));
   CHECK_THROWS_WITH(cross_entropy({{"InputForm", "Logits"}}).evaluate_batch({p, Array{0.0, 1.0, 1e9}}),
@@ -335,9 +343,10 @@ TEST_CASE("CrossEntropyLoss: a target that is not a class index is refused with 
   const LayerNet map = cross_entropy({{"Input", {2, 3, 4}}});
   Array t = Array::zeros({2, 2, 3});
   t[1 * 6 + 1 * 3 + 2] = 4;
-  CHECK_THROWS_WITH(map.evaluate_batch({Array::filled({2, 2, 3, 4}, 0.25f), t}),
-                    Equals("CrossEntropyLoss layer, port \"Target\", example 1, position [1, 2]: target is not a class "
-                           "index; expected an integer from 0 to 3 (the input has 4 classes; indices count from 0), got 4"));
+  CHECK_THROWS_WITH(
+      map.evaluate_batch({Array::filled({2, 2, 3, 4}, 0.25f), t}),
+      Equals("CrossEntropyLoss layer, port \"Target\", example 1, position [1, 2]: target is not a class "
+             "index; expected an integer from 0 to 3 (the input has 4 classes; indices count from 0), got 4"));
   // NaN never reaches the layer through LayerNet; the kernel's check refuses it anyway.
   const float bad[] = {0, 1, NAN};
   CHECK(kernels::first_bad_class_index(bad, 3, 2) == 2);
@@ -357,10 +366,11 @@ TEST_CASE("CrossEntropyLoss: shapes are inferred both ways and bad shapes are re
   CHECK_FALSE(cross_entropy().port_shape("Input").rank_known());
 
   CHECK_THROWS_AS(cross_entropy({{"Input", {10}}, {"Target", {10}}}), ShapeError);
-  CHECK_THROWS_WITH(cross_entropy({{"Input", {10}}, {"Target", {10}}}),
-                    Equals("CrossEntropyLoss layer, port \"Target\": index targets have the input's shape without its "
-                           "class dimension (\"TargetForm\" -> \"Index\"); expected [], got [10]. Use \"TargetForm\" -> "
-                           "\"Probabilities\" for probability vectors"));
+  CHECK_THROWS_WITH(
+      cross_entropy({{"Input", {10}}, {"Target", {10}}}),
+      Equals("CrossEntropyLoss layer, port \"Target\": index targets have the input's shape without its "
+             "class dimension (\"TargetForm\" -> \"Index\"); expected [], got [10]. Use \"TargetForm\" -> "
+             "\"Probabilities\" for probability vectors"));
   CHECK_THROWS_WITH(cross_entropy({{"Input", {4, 10}}, {"Target", {5}}}),
                     Equals("CrossEntropyLoss layer, port \"Target\": index targets have the input's shape without its "
                            "class dimension (\"TargetForm\" -> \"Index\"); expected [4], got [5]"));
@@ -430,9 +440,10 @@ TEST_CASE("MeanSquaredLoss: hand values, gradients of both ports and shapes", "[
                     Equals("MeanSquaredLoss layer, port \"Target\": target must have the input's shape; expected [3], "
                            "got [4]"));
   CHECK_THROWS_WITH(mean_squared({{"Input", {3}}, {"Target", kScalarShape}}), Contains("expected [3], got []"));
-  CHECK_THROWS_WITH(mean_squared({{"Loss", {3}}}),
-                    Equals("MeanSquaredLoss layer, port \"Loss\": the loss is one number per example; expected shape [], "
-                           "got shape [3]"));
+  CHECK_THROWS_WITH(
+      mean_squared({{"Loss", {3}}}),
+      Equals("MeanSquaredLoss layer, port \"Loss\": the loss is one number per example; expected shape [], "
+             "got shape [3]"));
   CHECK_THROWS_AS(mean_squared({{"Mean", true}}), OptionError);
   CHECK_THROWS_WITH(mean_squared({{"Mean", true}}),
                     Equals("MeanSquaredLoss options: unknown option \"Mean\"; expected no options (MeanSquaredLoss has "
@@ -441,7 +452,8 @@ TEST_CASE("MeanSquaredLoss: hand values, gradients of both ports and shapes", "[
 }
 
 TEST_CASE("MeanSquaredLoss: gradients match central differences", "[loss]") {
-  const std::vector<int64_t> example = GENERATE(std::vector<int64_t>{}, std::vector<int64_t>{4}, std::vector<int64_t>{2, 3});
+  const std::vector<int64_t> example =
+      GENERATE(std::vector<int64_t>{}, std::vector<int64_t>{4}, std::vector<int64_t>{2, 3});
   const int64_t batch = GENERATE(as<int64_t>{}, 1, 3);
   INFO("example " << dims_to_string(example) << ", batch " << batch);
   Random random(static_cast<uint64_t>(batch + 7 * example.size()), "mse gradients");
@@ -505,13 +517,15 @@ TEST_CASE("Losses: save -> load -> save is byte-identical and results are bit-id
   }
   auto record = layer_net_to_json(cross_entropy());
   record["options"]["InputForm"] = "logits";
-  CHECK_THROWS_WITH(layer_net_from_json(record, "/layer"), Contains("(CrossEntropyLoss option \"InputForm\"): invalid value"));
+  CHECK_THROWS_WITH(layer_net_from_json(record, "/layer"),
+                    Contains("(CrossEntropyLoss option \"InputForm\"): invalid value"));
 }
 
 TEST_CASE("Losses: results are bit-identical for 1 and 2 threads", "[loss]") {
   Random random(23, "loss threads");
   const Array x = random_normal({200, 3, 10}, random, 0, 3), p = normalized({200, 3, 10}, random);
-  const Array ti = indices({200, 3}, 10, random), tp = normalized({200, 3, 10}, random), w = random_normal({200}, random);
+  const Array ti = indices({200, 3}, 10, random), tp = normalized({200, 3, 10}, random),
+              w = random_normal({200}, random);
   const std::vector<std::pair<LayerNet, std::vector<Array>>> cases{
       {cross_entropy(), {p, ti}},
       {cross_entropy({{"InputForm", "Logits"}}), {x, ti}},
@@ -550,8 +564,8 @@ TEST_CASE("Losses: backward kernels overwrite or accumulate as asked and skip nu
     Array acc_x = prior_x, acc_t = prior_t, only_t = Array::zeros({3, 2, 4});
     kernels::cross_entropy_backward(input, CrossEntropyTarget::Probabilities, x.data(), t.data(), g.data(), d,
                                     acc_x.data(), acc_t.data(), true);
-    kernels::cross_entropy_backward(input, CrossEntropyTarget::Probabilities, x.data(), t.data(), g.data(), d,
-                                    nullptr, only_t.data(), false);
+    kernels::cross_entropy_backward(input, CrossEntropyTarget::Probabilities, x.data(), t.data(), g.data(), d, nullptr,
+                                    only_t.data(), false);
     NETKIT_CHECK_REPORT(bit_difference_report("dt alone", only_t, fresh_t));
     for (int64_t i = 0; i < x.size(); ++i) {
       REQUIRE(acc_x[i] == prior_x[i] + fresh_x[i]);
@@ -561,18 +575,18 @@ TEST_CASE("Losses: backward kernels overwrite or accumulate as asked and skip nu
   // Index targets: dt is written as 0, or left as it is when accumulating.
   const Array ti{{0.0, 3.0}, {1.0, 1.0}, {2.0, 0.0}};
   Array dt = Array::filled({3, 2}, NAN);
-  kernels::cross_entropy_backward(CrossEntropyInput::Logits, CrossEntropyTarget::Index, x.data(), ti.data(), g.data(), d,
-                                  nullptr, dt.data(), false);
+  kernels::cross_entropy_backward(CrossEntropyInput::Logits, CrossEntropyTarget::Index, x.data(), ti.data(), g.data(),
+                                  d, nullptr, dt.data(), false);
   CHECK(dt.values() == std::vector<float>(6, 0.0f));
   Array kept = Array::filled({3, 2}, 5.0f);
-  kernels::cross_entropy_backward(CrossEntropyInput::Logits, CrossEntropyTarget::Index, x.data(), ti.data(), g.data(), d,
-                                  nullptr, kept.data(), true);
+  kernels::cross_entropy_backward(CrossEntropyInput::Logits, CrossEntropyTarget::Index, x.data(), ti.data(), g.data(),
+                                  d, nullptr, kept.data(), true);
   CHECK(kept.values() == std::vector<float>(6, 5.0f));
   // Mean squared error.
   Array mx = Array::filled({3, 8}, NAN), mt = prior_t.reshaped({3, 8});
   kernels::mean_squared_backward(x.data(), t.data(), g.data(), 3, 8, mx.data(), mt.data(), true);
   for (int64_t i = 0; i < 24; ++i) {
-    REQUIRE(std::isnan(mx[i]));  // accumulating onto NaN keeps NaN: it was read
+    REQUIRE(std::isnan(mx[i]));           // accumulating onto NaN keeps NaN: it was read
     const double w = 2.0 * g[i / 8] / 8;  // as the kernel forms it
     REQUIRE(mt[i] == prior_t[i] + static_cast<float>(-(w * (static_cast<double>(x[i]) - t[i]))));
   }

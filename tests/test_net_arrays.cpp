@@ -3,11 +3,11 @@
 // arrays refused; BN_SPEC examples 17 and 18).
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/executor.h"
-#include "graph/net.h"
-#include "graph/net_info.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_info.h>
 #include "tests/support/gradient_check.h"
 
 using namespace netkit;
@@ -83,17 +83,19 @@ TEST_CASE("Extraction and replacement by path", "[net][arrays]") {
   CHECK_THROWS_WITH(net.set_array({"block", "bn", "MovingVariance"}, Array{1.0, -2.0, 1.0}),
                     Contains("MovingVariance + Epsilon must be positive"));
   CHECK(net.array({"block", "bn", "Biases"}).values() == std::vector<float>{1, 2, 3});  // nothing lost
-  CHECK_THROWS_WITH(net.array({"block", "bn", "Gamma"}),
-                    Equals("node \"block/bn\" (BatchNormalization): unknown array \"Gamma\"; expected one of \"Scaling\", "
-                           "\"Biases\", \"MovingMean\", \"MovingVariance\", got \"Gamma\""));
+  CHECK_THROWS_WITH(
+      net.array({"block", "bn", "Gamma"}),
+      Equals("node \"block/bn\" (BatchNormalization): unknown array \"Gamma\"; expected one of \"Scaling\", "
+             "\"Biases\", \"MovingMean\", \"MovingVariance\", got \"Gamma\""));
   CHECK_THROWS_WITH(net.array({"block", "bn"}), Contains("path does not end in an array name"));
   CHECK_THROWS_WITH(net.array({"block"}), Contains("path does not reach a layer"));
 }
 
 TEST_CASE("Sharing: one array backs several layers and its gradient is the sum", "[net][arrays][sharing]") {
-  Net net = NetGraph({{"a", LinearLayer({{"OutputSize", 2}})}, {"b", LinearLayer({{"OutputSize", 2}})}, {"t", TotalLayer()}},
-                     {{NetPort("Input"), "a"}, {NetPort("Input"), "b"}, {"a", NetPort("t", "Input1")}, {"b", NetPort("t", "Input2")}},
-                     {{"Input", 3}});
+  Net net = NetGraph(
+      {{"a", LinearLayer({{"OutputSize", 2}})}, {"b", LinearLayer({{"OutputSize", 2}})}, {"t", TotalLayer()}},
+      {{NetPort("Input"), "a"}, {NetPort("Input"), "b"}, {"a", NetPort("t", "Input1")}, {"b", NetPort("t", "Input2")}},
+      {{"Input", 3}});
   net.initialize(3);
   const Array wa = net.array({"a", "Weights"});
   net.share_array("W", {{"a", "Weights"}, {"b", "Weights"}});
@@ -121,15 +123,17 @@ TEST_CASE("Sharing: one array backs several layers and its gradient is the sum",
 
 TEST_CASE("Sharing: errors name the arrays, moving arrays are refused", "[net][arrays][sharing]") {
   Net net = twin_bn();
-  CHECK_THROWS_WITH(net.share_array("m", {{"bn1", "MovingMean"}, {"bn2", "MovingMean"}}),
-                    Equals("node \"bn1\" (BatchNormalization), array \"MovingMean\": cannot be shared; expected a learnable "
-                           "array, got a moving array. Each layer keeps its own moving statistics"));
+  CHECK_THROWS_WITH(
+      net.share_array("m", {{"bn1", "MovingMean"}, {"bn2", "MovingMean"}}),
+      Equals("node \"bn1\" (BatchNormalization), array \"MovingMean\": cannot be shared; expected a learnable "
+             "array, got a moving array. Each layer keeps its own moving statistics"));
   Net mixed = NetGraph({{"a", LinearLayer({{"OutputSize", 2}})}, {"b", LinearLayer({{"OutputSize", 3}})}}, {},
                        {{"Input1", 4}, {"Input2", 4}});
   CHECK_THROWS_AS(mixed.share_array("W", {{"a", "Weights"}, {"b", "Weights"}}), ShapeError);
-  CHECK_THROWS_WITH(mixed.share_array("W", {{"a", "Weights"}, {"b", "Weights"}}),
-                    Equals("shared array \"W\": arrays of different shapes; expected [2, 4] (node \"a\" (Linear), array "
-                           "\"Weights\"), got [3, 4] (node \"b\" (Linear), array \"Weights\")"));
+  CHECK_THROWS_WITH(
+      mixed.share_array("W", {{"a", "Weights"}, {"b", "Weights"}}),
+      Equals("shared array \"W\": arrays of different shapes; expected [2, 4] (node \"a\" (Linear), array "
+             "\"Weights\"), got [3, 4] (node \"b\" (Linear), array \"Weights\")"));
   CHECK_THROWS_WITH(mixed.share_array("W", {{"a", "Weights"}}), Contains("too few arrays to share"));
   CHECK_FALSE(mixed.has_shared_array("W"));  // a refused share leaves the net as it was
   // Sizes learnt later must still agree: two Linear layers of unknown input size.

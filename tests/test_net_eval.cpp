@@ -6,11 +6,11 @@
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/executor.h"
-#include "graph/net.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/plan.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
 
@@ -28,7 +28,9 @@ Net linear(const std::vector<std::vector<double>>& w, const std::vector<double>&
 // x -> [lin -> ramp] + x: a residual block with hand-checkable numbers.
 Net residual() {
   return NetGraph({{"lin", linear({{1, -1}, {2, 0.5}}, {0.5, -1})}, {"ramp", RampLayer()}, {"sum", TotalLayer()}},
-                  {{NetPort("Input"), "lin"}, {"lin", "ramp"}, {"ramp", NetPort("sum", "Input1")},
+                  {{NetPort("Input"), "lin"},
+                   {"lin", "ramp"},
+                   {"ramp", NetPort("sum", "Input1")},
                    {NetPort("Input"), NetPort("sum", "Input2")}},
                   {{"Input", 2}});
 }
@@ -89,7 +91,9 @@ TEST_CASE("Net evaluation: a residual Total and a Catenate branch", "[net][eval]
   // x = (1, 2): lin = (1 - 2 + 0.5, 2 + 1 - 1) = (-0.5, 2) -> ramp (0, 2) -> + x = (1, 4).
   CHECK(residual().evaluate(Array{1.0, 2.0}).values() == std::vector<float>{1, 4});
   const Net branches = NetGraph({{"a", RampLayer()}, {"b", linear({{2}}, {1})}, {"cat", CatenateLayer()}},
-                                {{NetPort("Input"), "a"}, {NetPort("Input"), "b"}, {"a", NetPort("cat", "Input1")},
+                                {{NetPort("Input"), "a"},
+                                 {NetPort("Input"), "b"},
+                                 {"a", NetPort("cat", "Input1")},
                                  {"b", NetPort("cat", "Input2")}},
                                 {{"Input", 1}});
   CHECK(branches.port_shape("Output") == Shape{2});
@@ -103,9 +107,10 @@ TEST_CASE("Net evaluation: several inputs and outputs by port name", "[net][eval
   const auto out = g.evaluate_batch({{"Input1", Array{{1.0, -5.0}}}, {"Input2", Array{{2.0, 1.0}}}});
   CHECK(out.at("Sum").values() == std::vector<float>{3, -4});
   CHECK(out.at("Output").values() == std::vector<float>{3, 0});
-  CHECK_THROWS_WITH(g.evaluate_batch(Array{{1.0}}),
-                    Equals("NetGraph: one batch needs a net with one input and one output port; expected 1 input and 1 "
-                           "output, got \"Input1\", \"Input2\" and \"Sum\", \"Output\". Give a batch per input port by name"));
+  CHECK_THROWS_WITH(
+      g.evaluate_batch(Array{{1.0}}),
+      Equals("NetGraph: one batch needs a net with one input and one output port; expected 1 input and 1 "
+             "output, got \"Input1\", \"Input2\" and \"Sum\", \"Output\". Give a batch per input port by name"));
   CHECK_THROWS_WITH(g.evaluate_batch({{"Input1", Array{{1.0}}}}),
                     Equals("net, port \"Input2\": no data for this port; expected a batch of [...], got none"));
   CHECK_THROWS_WITH(g.evaluate_batch({{"Input1", Array{{1.0}}}, {"Input2", Array{{1.0}}}, {"Input3", Array{{1.0}}}}),
@@ -121,9 +126,10 @@ TEST_CASE("Net evaluation: bad data and missing arrays give messages", "[net][ev
                            "\"lin/Weights\", \"lin/Biases\", \"bn/Scaling\", \"bn/Biases\", \"bn/MovingMean\", "
                            "\"bn/MovingVariance\". Call initialize() first"));
   chain.initialize(3);
-  CHECK_THROWS_WITH(chain.evaluate_batch(Array::zeros({2, 4})),
-                    Equals("net, port \"Input\": batch does not match the port shape; expected examples of shape [3], got "
-                           "examples of shape [4] (batch dims [2, 4])"));
+  CHECK_THROWS_WITH(
+      chain.evaluate_batch(Array::zeros({2, 4})),
+      Equals("net, port \"Input\": batch does not match the port shape; expected examples of shape [3], got "
+             "examples of shape [4] (batch dims [2, 4])"));
   Array nan = Array::zeros({1, 3});
   nan[1] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH(chain.evaluate_batch(nan), Contains("net, port \"Input\": input contains NaN or infinity"));
@@ -133,8 +139,9 @@ TEST_CASE("Net evaluation: bad data and missing arrays give messages", "[net][ev
 TEST_CASE("Net gradients match central differences: chain with BN, residual, nested", "[net][eval][gradients]") {
   Random random(5, "x");
   const Net tanh = ElementwiseLayer({{"Function", "Tanh"}});
-  Net chain = NetChain({LinearLayer({{"OutputSize", 3}}), BatchNormalizationLayer(), tanh, LinearLayer({{"OutputSize", 2}})},
-                       {{"Input", 4}});
+  Net chain =
+      NetChain({LinearLayer({{"OutputSize", 3}}), BatchNormalizationLayer(), tanh, LinearLayer({{"OutputSize", 2}})},
+               {{"Input", 4}});
   chain.initialize(2);
   const Array x = random_normal({6, 4}, random);
   const Tolerance tol{2e-3, 2e-4};
@@ -150,7 +157,9 @@ TEST_CASE("Net gradients match central differences: chain with BN, residual, nes
   }
   SECTION("residual graph, the input read twice") {
     Net res = NetGraph({{"lin", LinearLayer({{"OutputSize", 2}})}, {"tanh", tanh}, {"sum", TotalLayer()}},
-                       {{NetPort("Input"), "lin"}, {"lin", "tanh"}, {"tanh", NetPort("sum", "Input1")},
+                       {{NetPort("Input"), "lin"},
+                        {"lin", "tanh"},
+                        {"tanh", NetPort("sum", "Input1")},
                         {NetPort("Input"), NetPort("sum", "Input2")}},
                        {{"Input", 2}});
     res.initialize(4);
@@ -211,9 +220,11 @@ TEST_CASE("Executor: backward needs a forward pass kept for it", "[net][eval]") 
   executor.forward({{"Input", Array{{1.0, -1.0}}}});
   CHECK_THROWS_AS(executor.backward({}), EvaluationError);
   executor.forward({{"Input", Array{{1.0, -1.0}}}}, Mode::Test, true);
-  CHECK_THROWS_WITH(executor.backward({{"Output", Array{{1.0}}}}),
-                    Equals("net, port \"Output\": output gradient does not match the output; expected dims [1, 2], got dims [1, 1]"));
-  CHECK_THROWS_WITH(executor.backward({{"Out", Array{{1.0}}}}), Contains("gradient for an unknown output port \"Out\""));
+  CHECK_THROWS_WITH(
+      executor.backward({{"Output", Array{{1.0}}}}),
+      Equals("net, port \"Output\": output gradient does not match the output; expected dims [1, 2], got dims [1, 1]"));
+  CHECK_THROWS_WITH(executor.backward({{"Out", Array{{1.0}}}}),
+                    Contains("gradient for an unknown output port \"Out\""));
   CHECK(executor.backward({{"Output", Array{{3.0, 4.0}}}}).inputs.at("Input").values() == std::vector<float>{3, 0});
 }
 

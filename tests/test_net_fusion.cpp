@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "graph/executor.h"
-#include "graph/net.h"
-#include "graph/plan.h"
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/plan.h>
 
 using namespace netkit;
 
@@ -65,9 +65,10 @@ TEST_CASE("Fusion: exported probabilities keep the Softmax, and the loss still r
   // The probabilities are also a net output: the Softmax must run for them, while the loss and
   // its gradient are those of the fused pair, bit for bit (no gradient arrives for the
   // probabilities, so the Softmax's backward is skipped).
-  const Net net = NetGraph({{"softmax", LayerNet::create("Softmax")}, {"loss", LayerNet::create("CrossEntropyLoss")}},
-                           {{NetPort("Input"), "softmax"}, {"softmax", NetPort("loss", "Input")}, {"softmax", NetPort("Probabilities")}},
-                           {{"Input", 3}});
+  const Net net = NetGraph(
+      {{"softmax", LayerNet::create("Softmax")}, {"loss", LayerNet::create("CrossEntropyLoss")}},
+      {{NetPort("Input"), "softmax"}, {"softmax", NetPort("loss", "Input")}, {"softmax", NetPort("Probabilities")}},
+      {{"Input", 3}});
   const Array logits{{1e4, -1e4, 0.0}, {1.0, 2.0, 3.0}};
   const Array target{1.0, 0.0};
   Executor executor(net);

@@ -9,14 +9,14 @@
 #include <cmath>
 #include <optional>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/array_json.h"
-#include "graph/executor.h"
-#include "graph/layer_net_json.h"
-#include "graph/net_json.h"
-#include "layers/batch_norm.h"
-#include "layers/registry.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/array_json.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/layers/batch_norm.h>
+#include <netkit/layers/registry.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
 
@@ -77,7 +77,8 @@ Inputs batch(const Net& net, int64_t n, uint64_t seed) {
   Random random(seed, "inputs");
   for (const auto& port : net.input_ports()) {
     const Shape shape = net.port_shape(port);
-    inputs[port] = port == "Target" ? Array::zeros(shape.with_batch(n)) : random_uniform(shape.with_batch(n), random, 0.05, 1);
+    inputs[port] =
+        port == "Target" ? Array::zeros(shape.with_batch(n)) : random_uniform(shape.with_batch(n), random, 0.05, 1);
   }
   return inputs;
 }
@@ -140,13 +141,20 @@ Net conv_chain() {
 
 // A residual block with a branch join, inside a graph with two inputs; nested one level more.
 Net nested_graph() {
-  const Net block = NetGraph({{"lin", linear(3)}, {"tanh", ElementwiseLayer({{"Function", "Tanh"}})}, {"sum", TotalLayer()}},
-                             {{NetPort("Input"), "lin"}, {"lin", "tanh"}, {"tanh", NetPort("sum", "Input1")},
-                              {NetPort("Input"), NetPort("sum", "Input2")}});
+  const Net block =
+      NetGraph({{"lin", linear(3)}, {"tanh", ElementwiseLayer({{"Function", "Tanh"}})}, {"sum", TotalLayer()}},
+               {{NetPort("Input"), "lin"},
+                {"lin", "tanh"},
+                {"tanh", NetPort("sum", "Input1")},
+                {NetPort("Input"), NetPort("sum", "Input2")}});
   const Net inner = NetChain({{"block", block}, {"bn", BatchNormalizationLayer()}});
   return NetGraph({{"a", inner}, {"b", linear(3)}, {"cat", CatenateLayer()}, {"out", linear(2)}},
-                  {{NetPort("x"), "a"}, {NetPort("y"), "b"}, {"a", NetPort("cat", "Input1")}, {"b", NetPort("cat", "Input2")},
-                   {"cat", "out"}, {"out", NetPort("Result")}},
+                  {{NetPort("x"), "a"},
+                   {NetPort("y"), "b"},
+                   {"a", NetPort("cat", "Input1")},
+                   {"b", NetPort("cat", "Input2")},
+                   {"cat", "out"},
+                   {"out", NetPort("Result")}},
                   {{"x", 3}, {"y", 5}});
 }
 
@@ -156,7 +164,10 @@ Net shared_net() {
   Net inner = block;
   inner.share_array("W", {{"l2", "Weights"}, {"l3", "Weights"}});
   Net net = NetGraph({{"p", linear(4)}, {"q", linear(4)}, {"blk", inner}, {"sum", TotalLayer()}},
-                     {{NetPort("Input"), "p"}, {NetPort("Input"), "q"}, {"p", NetPort("sum", "Input1")}, {"q", "blk"},
+                     {{NetPort("Input"), "p"},
+                      {NetPort("Input"), "q"},
+                      {"p", NetPort("sum", "Input1")},
+                      {"q", "blk"},
                       {"blk", NetPort("sum", "Input2")}},
                      {{"Input", 4}});
   net.share_layer_arrays("pq", {{"p"}, {"q"}});
@@ -236,7 +247,7 @@ TEST_CASE("net json: small arrays as number lists on request", "[json]") {
   const NetSaveOptions plain{10};
   const std::string text = net_to_text(net, plain);
   const auto doc = nlohmann::json::parse(text);
-  CHECK(doc["net"]["nodes"][0]["net"]["arrays"]["Weights"]["data"].is_array());  // 6 elements
+  CHECK(doc["net"]["nodes"][0]["net"]["arrays"]["Weights"]["data"].is_array());   // 6 elements
   CHECK(doc["net"]["nodes"][1]["net"]["arrays"]["Weights"]["data"].is_string());  // 120 elements
   const Net back = check_round_trip(net, batch(net, 2, 1), plain);
   CHECK(net_to_text(back) == net_to_text(net));  // and the same values in base64
@@ -270,7 +281,8 @@ TEST_CASE("net json: large arrays take the fast base64 paths and agree with the 
   nul.initialize(2);
   CHECK(check_round_trip(nul).node_names()[0] == std::string("n\0l", 3));
   // Names that collide with the writer's placeholders: it picks others, or writes plainly.
-  Net clash = NetChain({{"netkit-array-7f3a-0", linear(300)}, {"netkit-array-c41e9b-0", linear(300)},
+  Net clash = NetChain({{"netkit-array-7f3a-0", linear(300)},
+                        {"netkit-array-c41e9b-0", linear(300)},
                         {"netkit-array-0d5e2f77-0", linear(300)}},
                        {{"Input", 300}});
   clash.initialize(2);
@@ -322,7 +334,8 @@ TEST_CASE("net json: a failed save leaves the previous file and no temporary fil
   CHECK_THROWS_WITH(save_net(f.path, bad), Contains("cannot save a user-function initializer"));
   CHECK(read_text(f.path) == before);
   CHECK(read_text(f.path + ".tmp").empty());
-  CHECK_THROWS_WITH(save_net("no/such/dir/net.json", good), Contains("no/such/dir/net.json: cannot write the model file"));
+  CHECK_THROWS_WITH(save_net("no/such/dir/net.json", good),
+                    Contains("no/such/dir/net.json: cannot write the model file"));
 }
 
 TEST_CASE("net json: the example in docs/format.md is what the program writes", "[json]") {

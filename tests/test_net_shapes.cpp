@@ -2,9 +2,9 @@
 // conflicts naming both sides, and initialization errors naming the unknown dimension.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "graph/net.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/plan.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -21,7 +21,8 @@ TEST_CASE("Shapes flow forward: sizes are learnt from the layer before", "[net][
   Net chain = NetChain({linear(4), BatchNormalizationLayer()}, {{"Input", 2}});
   CHECK(chain.option({2, "Input"}) == nlohmann::json({4}));
   chain.initialize(7);
-  for (const char* name : {"Scaling", "Biases", "MovingMean", "MovingVariance"}) CHECK(chain.array({2, name}).size() == 4);
+  for (const char* name : {"Scaling", "Biases", "MovingMean", "MovingVariance"})
+    CHECK(chain.array({2, name}).size() == 4);
   CHECK(chain.array({1, "Weights"}).dims() == std::vector<int64_t>{4, 2});
   // A rank-3 input reaches the BN through a Ramp; Linear flattens it.
   const Net deep = NetChain({RampLayer(), BatchNormalizationLayer(), linear(3)}, {{"Input", {5, 2, 2}}});
@@ -62,34 +63,40 @@ TEST_CASE("A conflict names both sides", "[net][shapes]") {
                     {{"Input", 3}});
   };
   CHECK_THROWS_AS(make(), ShapeError);
-  CHECK_THROWS_WITH(make(), Equals("node \"bn1\" (BatchNormalization), port \"Input\": shapes do not agree; expected [16], "
-                                   "got [8] from node \"conv1\" port \"Output\""));
-  CHECK_THROWS_WITH(NetChain({linear(4)}, {{"Input", 2}, {"Output", 5}}),
-                    Equals("NetChain, port \"Output\": shapes do not agree; expected [5], got [4] from node \"1\" port \"Output\""));
-  CHECK_THROWS_WITH(NetChain({BatchNormalizationLayer({{"Input", {3, 4}}})}, {{"Input", {3, 5}}}),
-                    Equals("node \"1\" (BatchNormalization), port \"Input\": shapes do not agree; expected [3, 4], got [3, 5] "
-                           "from port \"Input\""));
+  CHECK_THROWS_WITH(make(),
+                    Equals("node \"bn1\" (BatchNormalization), port \"Input\": shapes do not agree; expected [16], "
+                           "got [8] from node \"conv1\" port \"Output\""));
+  CHECK_THROWS_WITH(
+      NetChain({linear(4)}, {{"Input", 2}, {"Output", 5}}),
+      Equals("NetChain, port \"Output\": shapes do not agree; expected [5], got [4] from node \"1\" port \"Output\""));
+  CHECK_THROWS_WITH(
+      NetChain({BatchNormalizationLayer({{"Input", {3, 4}}})}, {{"Input", {3, 5}}}),
+      Equals("node \"1\" (BatchNormalization), port \"Input\": shapes do not agree; expected [3, 4], got [3, 5] "
+             "from port \"Input\""));
   // Inside a nested net, the path names every level.
   const Net inner = NetChain({{"bn", BatchNormalizationLayer({{"Input", {6}}})}});
   CHECK_THROWS_WITH(NetChain({{"lin", linear(5)}, {"block", inner}}, {{"Input", 2}}),
                     Equals("node \"block/bn\" (BatchNormalization), port \"Input\": shapes do not agree; expected [6], "
                            "got [5] from node \"lin\" port \"Output\""));
   // Total's inputs must agree: the layer's own message, with the node in front.
-  CHECK_THROWS_WITH(NetGraph({{"a", linear(2)}, {"b", linear(3)}, {"t", TotalLayer()}},
-                             {{"a", NetPort("t", "Input1")}, {"b", NetPort("t", "Input2")}}, {{"Input1", 1}, {"Input2", 1}}),
-                    Equals("node \"t\" (Total), port \"Input2\": inputs of Total must all have one shape (port "
-                           "\"Input1\"); expected [2], got [3]"));
+  CHECK_THROWS_WITH(
+      NetGraph({{"a", linear(2)}, {"b", linear(3)}, {"t", TotalLayer()}},
+               {{"a", NetPort("t", "Input1")}, {"b", NetPort("t", "Input2")}}, {{"Input1", 1}, {"Input2", 1}}),
+      Equals("node \"t\" (Total), port \"Input2\": inputs of Total must all have one shape (port "
+             "\"Input1\"); expected [2], got [3]"));
 }
 
 TEST_CASE("Initializing with an unknown dimension names it", "[net][shapes]") {
   Net chain = NetChain({{"lin", linear(4)}, {"bn", BatchNormalizationLayer()}});
   CHECK_THROWS_AS(chain.initialize(1), InitializationError);
-  CHECK_THROWS_WITH(chain.initialize(1),
-                    Equals("node \"lin\" (Linear), array \"Weights\": cannot initialize: dimension 2 of the shape is unknown "
-                           "(the input size is not known (port \"Input\" gives the columns)); expected a known shape, got "
-                           "[4, ?]. Give the net's \"Input\" shape or the layer's options"));
+  CHECK_THROWS_WITH(
+      chain.initialize(1),
+      Equals("node \"lin\" (Linear), array \"Weights\": cannot initialize: dimension 2 of the shape is unknown "
+             "(the input size is not known (port \"Input\" gives the columns)); expected a known shape, got "
+             "[4, ?]. Give the net's \"Input\" shape or the layer's options"));
   CHECK_FALSE(chain.has_array({"bn", "Scaling"}));  // nothing was stored
   Net open = NetChain({{"bn", BatchNormalizationLayer()}});
-  CHECK_THROWS_WITH(open.initialize(1), Contains("node \"bn\" (BatchNormalization), array \"Scaling\": cannot initialize: "
-                                                 "dimension 1 of the shape is unknown"));
+  CHECK_THROWS_WITH(open.initialize(1),
+                    Contains("node \"bn\" (BatchNormalization), array \"Scaling\": cannot initialize: "
+                             "dimension 1 of the shape is unknown"));
 }

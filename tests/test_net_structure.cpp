@@ -4,10 +4,10 @@
 
 #include <sstream>
 
-#include "core/error.h"
-#include "graph/net.h"
-#include "graph/net_info.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_info.h>
+#include <netkit/graph/plan.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -42,22 +42,27 @@ TEST_CASE("NetChain: named layers, and a last layer with a second input keeps it
 
 TEST_CASE("NetChain: structural errors name the node", "[net]") {
   CHECK_THROWS_WITH(NetChain(std::vector<Net>{}), Equals("NetChain: no layers; expected at least one layer, got none"));
-  CHECK_THROWS_WITH(NetChain({RampLayer(), TotalLayer(), RampLayer()}),
-                    Equals("NetChain, node \"2\" (Total): a layer inside a chain needs exactly one input port; "
-                           "expected 1 input port, got 2 (\"Input1\", \"Input2\"). Use NetGraph for layers with several inputs"));
+  CHECK_THROWS_WITH(
+      NetChain({RampLayer(), TotalLayer(), RampLayer()}),
+      Equals("NetChain, node \"2\" (Total): a layer inside a chain needs exactly one input port; "
+             "expected 1 input port, got 2 (\"Input1\", \"Input2\"). Use NetGraph for layers with several inputs"));
   CHECK_THROWS_WITH(NetChain({{"a", RampLayer()}, {"a", RampLayer()}}),
                     Equals("NetChain, node 2: duplicate node name; expected unique names, got \"a\""));
-  CHECK_THROWS_WITH(NetChain({{"a/b", RampLayer()}}),
-                    Equals("NetChain, node 1: node name contains \"/\" (the path separator); expected a name without \"/\", got \"a/b\""));
-  CHECK_THROWS_WITH(NetChain({RampLayer()}, {{"Outputs", 3}}),
-                    Equals("NetChain: unknown option \"Outputs\"; expected a port name: one of \"Input\", \"Output\", got \"Outputs\""));
+  CHECK_THROWS_WITH(NetChain({{"a/b", RampLayer()}}), Equals("NetChain, node 1: node name contains \"/\" (the path "
+                                                             "separator); expected a name without \"/\", got \"a/b\""));
+  CHECK_THROWS_WITH(
+      NetChain({RampLayer()}, {{"Outputs", 3}}),
+      Equals(
+          "NetChain: unknown option \"Outputs\"; expected a port name: one of \"Input\", \"Output\", got \"Outputs\""));
   CHECK_THROWS_WITH(NetChain({RampLayer()}, {{"Input", "big"}}), Contains("NetChain, option \"Input\""));
 }
 
 TEST_CASE("NetGraph: edges, explicit and implicit ports", "[net]") {
   // A residual block: x -> lin -> ramp, plus x, summed.
   const Net g = NetGraph({{"lin", linear(3)}, {"ramp", RampLayer()}, {"sum", TotalLayer()}},
-                         {{NetPort("Input"), "lin"}, {"lin", "ramp"}, {"ramp", NetPort("sum", "Input1")},
+                         {{NetPort("Input"), "lin"},
+                          {"lin", "ramp"},
+                          {"ramp", NetPort("sum", "Input1")},
                           {NetPort("Input"), NetPort("sum", "Input2")}},
                          {{"Input", 3}});
   CHECK(g.kind() == Net::Kind::Graph);
@@ -79,8 +84,9 @@ TEST_CASE("NetGraph: edges, explicit and implicit ports", "[net]") {
 TEST_CASE("NetGraph: every structural error names the edge, node and port", "[net]") {
   const std::vector<std::pair<std::string, Net>> nodes{{"a", RampLayer()}, {"t", TotalLayer()}};
   CHECK_THROWS_AS(NetGraph(nodes, {{"a", "b"}}), ShapeError);
-  CHECK_THROWS_WITH(NetGraph(nodes, {{"a", "b"}}),
-                    Equals("NetGraph, edge 1 (\"a\" -> \"b\"): unknown node \"b\"; expected one of \"a\", \"t\", got \"b\""));
+  CHECK_THROWS_WITH(
+      NetGraph(nodes, {{"a", "b"}}),
+      Equals("NetGraph, edge 1 (\"a\" -> \"b\"): unknown node \"b\"; expected one of \"a\", \"t\", got \"b\""));
   CHECK_THROWS_WITH(NetGraph(nodes, {{"a", "t"}}),
                     Equals("NetGraph, edge 1 (\"a\" -> \"t\"), node \"t\" (Total): ambiguous input port; expected "
                            "NetPort[\"t\", port] with port one of \"Input1\", \"Input2\", got 2 input ports"));
@@ -89,17 +95,18 @@ TEST_CASE("NetGraph: every structural error names the edge, node and port", "[ne
                            "port \"Input3\"; expected one of \"Input1\", \"Input2\", got \"Input3\""));
   CHECK_THROWS_WITH(NetGraph(nodes, {{NetPort("a", "Out"), NetPort("t", "Input1")}}),
                     Contains("unknown output port \"Out\"; expected one of \"Output\""));
-  CHECK_THROWS_WITH(NetGraph(nodes, {{"a", NetPort("t", "Input1")}, {NetPort("Input"), NetPort("t", "Input1")}}),
-                    Equals("NetGraph, edge 2 (NetPort[\"Input\"] -> NetPort[\"t\", \"Input1\"]), node \"t\" (Total), "
-                           "port \"Input1\": port is fed twice; expected one edge into each input port, got a second edge"));
+  CHECK_THROWS_WITH(
+      NetGraph(nodes, {{"a", NetPort("t", "Input1")}, {NetPort("Input"), NetPort("t", "Input1")}}),
+      Equals("NetGraph, edge 2 (NetPort[\"Input\"] -> NetPort[\"t\", \"Input1\"]), node \"t\" (Total), "
+             "port \"Input1\": port is fed twice; expected one edge into each input port, got a second edge"));
   CHECK_THROWS_WITH(NetGraph(nodes, {{"a", NetPort("Out")}, {"t", NetPort("Out")}}),
                     Equals("NetGraph, edge 2 (\"t\" -> NetPort[\"Out\"]): port \"Out\" is fed twice; expected one edge "
                            "into each port, got a second edge"));
   CHECK_THROWS_WITH(NetGraph(nodes, {{NetPort("Input"), NetPort("Output")}}),
                     Contains("an edge joins two ports of the container"));
-  CHECK_THROWS_WITH(NetGraph({{"a", RampLayer()}, {"b", RampLayer()}, {"c", RampLayer()}},
-                             {{"a", "b"}, {"b", "c"}, {"c", "a"}}),
-                    Equals("NetGraph: the edges form a cycle; expected an acyclic graph, got a cycle through \"a\", \"b\", \"c\""));
+  CHECK_THROWS_WITH(
+      NetGraph({{"a", RampLayer()}, {"b", RampLayer()}, {"c", RampLayer()}}, {{"a", "b"}, {"b", "c"}, {"c", "a"}}),
+      Equals("NetGraph: the edges form a cycle; expected an acyclic graph, got a cycle through \"a\", \"b\", \"c\""));
   CHECK_THROWS_WITH(NetGraph({{"a", RampLayer()}}, {{"a", "a"}}), Contains("cycle through \"a\""));
   CHECK_THROWS_WITH(NetGraph({{"a", RampLayer()}, {"b", RampLayer()}}, {{NetPort("Input"), "a"}}),
                     Equals("NetGraph, node \"b\" (Ramp), port \"Input\": unconnected port clashes with the container "
@@ -108,9 +115,11 @@ TEST_CASE("NetGraph: every structural error names the edge, node and port", "[ne
 
 TEST_CASE("Nesting: a chain inside a graph inside a chain, with paths reaching inside", "[net]") {
   const Net block = NetChain({{"lin", linear(4)}, {"bn", BatchNormalizationLayer()}, {"ramp", RampLayer()}});
-  const Net res = NetGraph({{"block", block}, {"proj", linear(4)}, {"sum", TotalLayer()}},
-                           {{NetPort("Input"), "block"}, {NetPort("Input"), "proj"},
-                            {"block", NetPort("sum", "Input1")}, {"proj", NetPort("sum", "Input2")}});
+  const Net res =
+      NetGraph({{"block", block}, {"proj", linear(4)}, {"sum", TotalLayer()}}, {{NetPort("Input"), "block"},
+                                                                                {NetPort("Input"), "proj"},
+                                                                                {"block", NetPort("sum", "Input1")},
+                                                                                {"proj", NetPort("sum", "Input2")}});
   const Net net = NetChain({{"res", res}, {"head", linear(2)}}, {{"Input", 5}});
   CHECK(net.port_shape("Output") == Shape{2});
   CHECK(net.at({"res", "block", "bn"}).type() == "BatchNormalization");
@@ -122,8 +131,8 @@ TEST_CASE("Nesting: a chain inside a graph inside a chain, with paths reaching i
   REQUIRE(plan.steps.size() == 6);
   CHECK(plan.steps[2].path == "res/block/ramp");
   CHECK(plan.steps[2].where == "node \"res/block/ramp\" (Ramp)");
-  CHECK_THROWS_WITH(net.at({"res", "blok"}),
-                    Equals("node \"res\" (NetGraph): unknown node \"blok\"; expected one of \"block\", \"proj\", \"sum\", got \"blok\""));
+  CHECK_THROWS_WITH(net.at({"res", "blok"}), Equals("node \"res\" (NetGraph): unknown node \"blok\"; expected one of "
+                                                    "\"block\", \"proj\", \"sum\", got \"blok\""));
   CHECK_THROWS_WITH(net.at({3}), Equals("NetChain: node index out of range; expected 1 to 2, got 3"));
   CHECK_THROWS_WITH(net.option({"head", "Epsilon"}), Contains("unknown option \"Epsilon\""));
 }

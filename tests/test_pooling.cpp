@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/kernels/pooling.h"
-#include "layers/kernels/pooling_reference.h"
-#include "layers/pooling.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/kernels/pooling.h>
+#include <netkit/layers/kernels/pooling_reference.h>
+#include <netkit/layers/pooling.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
@@ -93,7 +93,8 @@ std::vector<float> random_values(int64_t n, Random& random) {
 Array spaced_values(std::vector<int64_t> dims, Random& random) {
   Array x = Array::zeros(std::move(dims));
   for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(0.1 * static_cast<double>(i - x.size() / 2));
-  for (int64_t i = x.size() - 1; i > 0; --i) std::swap(x[i], x[static_cast<int64_t>(random.below(static_cast<uint64_t>(i + 1)))]);
+  for (int64_t i = x.size() - 1; i > 0; --i)
+    std::swap(x[i], x[static_cast<int64_t>(random.below(static_cast<uint64_t>(i + 1)))]);
   return x;
 }
 
@@ -160,7 +161,8 @@ TEST_CASE("Pooling: outputs and input gradients match PyTorch, ties included", "
     const PoolFunction f = doc.at("function") == "Max" ? PoolFunction::Max : PoolFunction::Mean;
     const Allowances a = allowances(f, x.values(), d, g.values());
     NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(y), json_numbers(doc.at("output"), name), a.y, out_dims));
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(dx), json_numbers(doc.at("grad_input"), name), a.dx, dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(dx), json_numbers(doc.at("grad_input"), name), a.dx, dims));
     if (name.find("ties") != std::string::npos) ++ties;
   }
   CHECK(ties >= 4);
@@ -202,13 +204,15 @@ TEST_CASE("Pooling: the 2x2 stride-2 block path gives the window loops' bits", "
     for (int64_t h : {2, 5, 8})
       for (int64_t w : {2, 7, 12})
         for (bool accumulate : {false, true}) {
-          INFO((f == PoolFunction::Max ? "Max" : "Mean") << ", " << h << " x " << w << (accumulate ? ", accumulate" : ""));
+          INFO((f == PoolFunction::Max ? "Max" : "Mean")
+               << ", " << h << " x " << w << (accumulate ? ", accumulate" : ""));
           const PoolDims d = pool_dims(3, h, w, 2, 2, 2, 2, 0, 0);
-          std::vector<float> x(static_cast<size_t>(d.planes * h * w)), g = random_values(d.planes * d.out_h * d.out_w, random);
+          std::vector<float> x(static_cast<size_t>(d.planes * h * w)),
+              g = random_values(d.planes * d.out_h * d.out_w, random);
           for (float& v : x) v = choices[random.below(random.below(8) == 0 ? 6 : 5)];
           g[0] = -0.0f;
-          const std::vector<float> prior = accumulate ? random_values(static_cast<int64_t>(x.size()), random)
-                                                      : std::vector<float>(x.size(), kNaN);
+          const std::vector<float> prior =
+              accumulate ? random_values(static_cast<int64_t>(x.size()), random) : std::vector<float>(x.size(), kNaN);
           std::vector<float> y(g.size()), y_windows(g.size()), dx = prior, dx_windows = prior;
           kernels::pool_forward(f, x.data(), d, y.data());
           kernels::pool_forward_windows(f, x.data(), d, y_windows.data());
@@ -224,7 +228,8 @@ TEST_CASE("Pooling: backward kernels overwrite or accumulate as asked", "[poolin
   const PoolFunction f = GENERATE(PoolFunction::Max, PoolFunction::Mean);
   const PoolDims d = pool_dims(4, 6, 9, 2, 3, 2, 3, 1, 1);
   Random random(5, "pooling accumulate");
-  const std::vector<float> x = random_values(d.planes * 54, random), g = random_values(d.planes * d.out_h * d.out_w, random);
+  const std::vector<float> x = random_values(d.planes * 54, random),
+                           g = random_values(d.planes * d.out_h * d.out_w, random);
   const KernelRun fresh = run_kernels(f, x, d, g);  // dx starts as NaN: overwrite never reads it
   for (float v : fresh.dx) REQUIRE_FALSE(std::isnan(v));
   const std::vector<float> prior = random_values(static_cast<int64_t>(x.size()), random);
@@ -246,10 +251,10 @@ TEST_CASE("Pooling: a NaN in a max window is not hidden", "[pooling]") {
 // ---- gradients ---------------------------------------------------------------------------------
 
 TEST_CASE("Pooling: gradients match central differences", "[pooling]") {
-  const nlohmann::json geometry = GENERATE(
-      nlohmann::json{{"KernelSize", 2}}, nlohmann::json{{"KernelSize", 3}, {"Stride", 1}, {"PaddingSize", 1}},
-      nlohmann::json{{"KernelSize", {3, 2}}, {"Stride", {2, 1}}, {"PaddingSize", {1, 0}}},
-      nlohmann::json{{"KernelSize", {3}}, {"Stride", {2}}, {"PaddingSize", {1}}});
+  const nlohmann::json geometry =
+      GENERATE(nlohmann::json{{"KernelSize", 2}}, nlohmann::json{{"KernelSize", 3}, {"Stride", 1}, {"PaddingSize", 1}},
+               nlohmann::json{{"KernelSize", {3, 2}}, {"Stride", {2, 1}}, {"PaddingSize", {1, 0}}},
+               nlohmann::json{{"KernelSize", {3}}, {"Stride", {2}}, {"PaddingSize", {1}}});
   const std::string function = GENERATE(as<std::string>{}, "Max", "Mean");
   nlohmann::json options = geometry;
   options["Function"] = function;
@@ -355,30 +360,34 @@ TEST_CASE("Pooling: shapes are inferred in both directions", "[pooling]") {
         Shape{5, 6});
   CHECK(pooling({{"KernelSize", 2}, {"Output", {5, 6, 4}}}).port_shape("Input").to_string() == "[5, ?, ?]");
   // Partial inputs: known dims go through, unknown ones stay open; the rank comes from a list option.
-  CHECK(pooling({{"KernelSize", 2}, {"Input", nlohmann::json::array({nullptr, 8, nullptr})}}).port_shape("Output").to_string() ==
-        "[?, 4, ?]");
+  CHECK(pooling({{"KernelSize", 2}, {"Input", nlohmann::json::array({nullptr, 8, nullptr})}})
+            .port_shape("Output")
+            .to_string() == "[?, 4, ?]");
   CHECK(pooling({{"KernelSize", {2, 2}}}).port_shape("Input").to_string() == "[?, ?, ?]");
   CHECK(pooling({{"KernelSize", 2}}).port_shape("Output") == Shape());
 }
 
 TEST_CASE("Pooling: shape errors name the port, the sizes, expected and got", "[pooling]") {
   CHECK_THROWS_AS(pooling({{"KernelSize", 5}, {"PaddingSize", 1}, {"Input", {4, 2, 7}}}), ShapeError);
-  CHECK_THROWS_WITH(pooling({{"KernelSize", 5}, {"PaddingSize", 1}, {"Input", {4, 2, 7}}}),
-                    Equals("Pooling layer, port \"Input\": input smaller than the pooling window in dimension 2 "
-                           "(KernelSize 5, Stride 5, PaddingSize 1): the output would be empty; expected a size >= 3 in "
-                           "dimension 2, got shape [4, 2, 7]"));
+  CHECK_THROWS_WITH(
+      pooling({{"KernelSize", 5}, {"PaddingSize", 1}, {"Input", {4, 2, 7}}}),
+      Equals("Pooling layer, port \"Input\": input smaller than the pooling window in dimension 2 "
+             "(KernelSize 5, Stride 5, PaddingSize 1): the output would be empty; expected a size >= 3 in "
+             "dimension 2, got shape [4, 2, 7]"));
   CHECK_THROWS_WITH(pooling({{"KernelSize", {2, 4}}, {"Input", {1, 9, 3}}}),
                     Contains("in dimension 3 (KernelSize 4, Stride 4, PaddingSize 0): the output would be empty; "
                              "expected a size >= 4 in dimension 3, got shape [1, 9, 3]"));
-  CHECK_THROWS_WITH(pooling({{"Input", {5}}}),
-                    Equals("Pooling layer, port \"Input\": pooling needs [channels, length] or [channels, height, width] "
-                           "arrays; expected rank 2 or 3, got shape [5]"));
+  CHECK_THROWS_WITH(
+      pooling({{"Input", {5}}}),
+      Equals("Pooling layer, port \"Input\": pooling needs [channels, length] or [channels, height, width] "
+             "arrays; expected rank 2 or 3, got shape [5]"));
   CHECK_THROWS_WITH(pooling({{"Input", {1, 2, 3, 4}}}), Contains("expected rank 2 or 3, got shape [1, 2, 3, 4]"));
   CHECK_THROWS_WITH(pooling({{"KernelSize", {2, 2}}, {"Input", {3, 8}}}),
                     Equals("Pooling layer, port \"Input\": 2-D pooling (KernelSize [2,2], Stride [2,2], PaddingSize 0) "
                            "needs [channels, height, width] arrays; expected rank 3, got shape [3, 8]"));
-  CHECK_THROWS_WITH(pooling({{"Input", {3, 8, 8}}, {"Output", {3, 4}}}),
-                    Equals("Pooling layer, port \"Output\": rank must equal the input's; expected rank 3, got shape [3, 4]"));
+  CHECK_THROWS_WITH(
+      pooling({{"Input", {3, 8, 8}}, {"Output", {3, 4}}}),
+      Equals("Pooling layer, port \"Output\": rank must equal the input's; expected rank 3, got shape [3, 4]"));
   CHECK_THROWS_WITH(pooling({{"Input", {3, 8, 8}}, {"Output", {4, 4, 4}}}),
                     Equals("Pooling layer, port \"Output\": channels must equal the input's; expected 3, got 4"));
   CHECK_THROWS_WITH(pooling({{"Input", {3, 8, 8}}, {"Output", {3, 4, 5}}}),
@@ -408,12 +417,15 @@ TEST_CASE("Pooling: options list every default and keep the form given", "[pooli
 
 TEST_CASE("Pooling: bad options give typed errors with their messages", "[pooling]") {
   CHECK_THROWS_AS(pooling({{"KernelSize", 0}}), OptionError);
-  CHECK_THROWS_WITH(pooling({{"KernelSize", 0}}),
-                    Equals("Pooling option \"KernelSize\": out of range; expected integers from 1 to 2147483647, got 0"));
-  CHECK_THROWS_WITH(pooling({{"Stride", {2, -1}}}),
-                    Equals("Pooling option \"Stride\": out of range; expected integers from 1 to 2147483647, got [2,-1]"));
-  CHECK_THROWS_WITH(pooling({{"PaddingSize", -1}}),
-                    Equals("Pooling option \"PaddingSize\": out of range; expected integers from 0 to 2147483647, got -1"));
+  CHECK_THROWS_WITH(
+      pooling({{"KernelSize", 0}}),
+      Equals("Pooling option \"KernelSize\": out of range; expected integers from 1 to 2147483647, got 0"));
+  CHECK_THROWS_WITH(
+      pooling({{"Stride", {2, -1}}}),
+      Equals("Pooling option \"Stride\": out of range; expected integers from 1 to 2147483647, got [2,-1]"));
+  CHECK_THROWS_WITH(
+      pooling({{"PaddingSize", -1}}),
+      Equals("Pooling option \"PaddingSize\": out of range; expected integers from 0 to 2147483647, got -1"));
   CHECK_THROWS_WITH(pooling({{"KernelSize", 3}, {"PaddingSize", 2}}),
                     Equals("Pooling option \"PaddingSize\": padding must be at most half the kernel size; expected at "
                            "most 1 (KernelSize 3), got 2"));
@@ -423,26 +435,31 @@ TEST_CASE("Pooling: bad options give typed errors with their messages", "[poolin
   CHECK_THROWS_WITH(pooling({{"KernelSize", {2, 2}}, {"Stride", {1}}}),
                     Equals("Pooling option \"Stride\": list length differs from \"KernelSize\"; expected 2 sizes (2-D "
                            "pooling), got 1 sizes"));
-  CHECK_THROWS_WITH(pooling({{"KernelSize", {2, 2, 2}}}),
-                    Equals("Pooling option \"KernelSize\": unsupported number of spatial dimensions; expected a list of "
-                           "1 or 2 sizes (1-D or 2-D pooling), got 3 sizes"));
+  CHECK_THROWS_WITH(
+      pooling({{"KernelSize", {2, 2, 2}}}),
+      Equals("Pooling option \"KernelSize\": unsupported number of spatial dimensions; expected a list of "
+             "1 or 2 sizes (1-D or 2-D pooling), got 3 sizes"));
   CHECK_THROWS_WITH(pooling({{"KernelSize", nlohmann::json::array()}}), Contains("got 0 sizes"));
   CHECK_THROWS_WITH(pooling({{"KernelSize", 2.5}}),
                     Equals("Pooling option \"KernelSize\": wrong type; expected an integer >= 1 or a list of 1 or 2 of "
                            "them, got a number (2.5)"));
-  CHECK_THROWS_WITH(pooling({{"PaddingSize", {"1"}}}),
-                    Equals("Pooling option \"PaddingSize\": wrong type; expected an integer >= 0 or a list of 1 or 2 of "
-                           "them, got a string (\"1\")"));
-  CHECK_THROWS_WITH(pooling({{"KernelSize", 4294967296LL}}),
-                    Equals("Pooling option \"KernelSize\": out of range; expected integers <= 2147483647, got 4294967296"));
-  CHECK_THROWS_WITH(pooling({{"Function", "Total"}}),
-                    Equals("Pooling option \"Function\": invalid value; expected one of \"Max\", \"Mean\", got \"Total\""));
+  CHECK_THROWS_WITH(
+      pooling({{"PaddingSize", {"1"}}}),
+      Equals("Pooling option \"PaddingSize\": wrong type; expected an integer >= 0 or a list of 1 or 2 of "
+             "them, got a string (\"1\")"));
+  CHECK_THROWS_WITH(
+      pooling({{"KernelSize", 4294967296LL}}),
+      Equals("Pooling option \"KernelSize\": out of range; expected integers <= 2147483647, got 4294967296"));
+  CHECK_THROWS_WITH(
+      pooling({{"Function", "Total"}}),
+      Equals("Pooling option \"Function\": invalid value; expected one of \"Max\", \"Mean\", got \"Total\""));
   CHECK_THROWS_WITH(pooling({{"Kernel", 2}}),
                     Equals("Pooling options: unknown option \"Kernel\"; expected one of \"Function\", \"KernelSize\", "
                            "\"PaddingSize\", \"Stride\", got \"Kernel\""));
   Pooling::Config c;
   c.kernel_size = {{2, 0}, false};
-  CHECK_THROWS_WITH(Pooling(c), Contains("\"KernelSize\": out of range; expected integers from 1 to 2147483647, got [2,0]"));
+  CHECK_THROWS_WITH(Pooling(c),
+                    Contains("\"KernelSize\": out of range; expected integers from 1 to 2147483647, got [2,0]"));
 }
 
 // ---- files -------------------------------------------------------------------------------------
@@ -452,7 +469,8 @@ TEST_CASE("Pooling: save -> load -> save is byte-identical and outputs are bit-i
   Random random(17, "pooling files");
   for (const nlohmann::json& options :
        {nlohmann::json{{"KernelSize", {3, 2}}, {"Stride", {1, 2}}, {"PaddingSize", {1, 0}}, {"Function", "Mean"}},
-        nlohmann::json{{"KernelSize", 3}, {"Input", {2, 9, 8}}}, nlohmann::json{{"KernelSize", {4}}, {"PaddingSize", 2}}}) {
+        nlohmann::json{{"KernelSize", 3}, {"Input", {2, 9, 8}}},
+        nlohmann::json{{"KernelSize", {4}}, {"PaddingSize", 2}}}) {
     INFO(options.dump());
     const LayerNet net = pooling(options);
     save_layer_net(net, a.path);

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/flatten.h"
-#include "layers/reshape.h"
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/flatten.h>
+#include <netkit/layers/reshape.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/support/gradient_check.h"
@@ -43,9 +43,9 @@ Array counting(std::vector<int64_t> dims) {
 
 TEST_CASE("Flatten: every level keeps the row-major order", "[reshape]") {
   const Array x = counting({2, 3, 4, 5});  // one example of [2, 3, 4, 5]
-  const std::pair<nlohmann::json, Shape> cases[] = {
-      {"Infinity", Shape{120}}, {1, Shape{6, 4, 5}},  {2, Shape{24, 5}},
-      {3, Shape{120}},          {-1, Shape{2, 3, 20}}, {-2, Shape{2, 60}}};
+  const std::pair<nlohmann::json, Shape> cases[] = {{"Infinity", Shape{120}}, {1, Shape{6, 4, 5}},
+                                                    {2, Shape{24, 5}},        {3, Shape{120}},
+                                                    {-1, Shape{2, 3, 20}},    {-2, Shape{2, 60}}};
   for (const auto& [level, shape] : cases) {
     INFO("Level " << level.dump());
     LayerNet net = flatten({{"Level", level}, {"Input", {2, 3, 4, 5}}});
@@ -75,24 +75,28 @@ TEST_CASE("Flatten: shapes are inferred in both directions", "[reshape]") {
 
 TEST_CASE("Flatten: shape errors name the port with expected and got", "[reshape]") {
   CHECK_THROWS_AS(flatten({{"Level", 2}, {"Input", {4, 5}}}), ShapeError);
-  CHECK_THROWS_WITH(flatten({{"Level", 2}, {"Input", {4, 5}}}),
-                    Equals("Flatten layer, port \"Input\": Level 2 flattens the first 3 dimensions; expected rank >= 3, "
-                           "got shape [4, 5]"));
-  CHECK_THROWS_WITH(flatten({{"Level", -1}, {"Input", {4}}}),
-                    Equals("Flatten layer, port \"Input\": Level -1 flattens the last 2 dimensions; expected rank >= 2, "
-                           "got shape [4]"));
+  CHECK_THROWS_WITH(
+      flatten({{"Level", 2}, {"Input", {4, 5}}}),
+      Equals("Flatten layer, port \"Input\": Level 2 flattens the first 3 dimensions; expected rank >= 3, "
+             "got shape [4, 5]"));
+  CHECK_THROWS_WITH(
+      flatten({{"Level", -1}, {"Input", {4}}}),
+      Equals("Flatten layer, port \"Input\": Level -1 flattens the last 2 dimensions; expected rank >= 2, "
+             "got shape [4]"));
   CHECK_THROWS_WITH(flatten({{"Output", {2, 3}}}),
                     Equals("Flatten layer, port \"Output\": Level \"Infinity\" flattens every dimension into a vector; "
                            "expected rank 1, got shape [2, 3]"));
-  CHECK_THROWS_WITH(flatten({{"Level", 1}, {"Input", {2, 3, 4}}, {"Output", {6, 4, 1}}}),
-                    Equals("Flatten layer, port \"Output\": rank does not follow from the input's (Level 1 flattens the "
-                           "first 2 dimensions); expected rank 2, got shape [6, 4, 1]"));
+  CHECK_THROWS_WITH(
+      flatten({{"Level", 1}, {"Input", {2, 3, 4}}, {"Output", {6, 4, 1}}}),
+      Equals("Flatten layer, port \"Output\": rank does not follow from the input's (Level 1 flattens the "
+             "first 2 dimensions); expected rank 2, got shape [6, 4, 1]"));
   CHECK_THROWS_WITH(flatten({{"Input", {2, 3, 4}}, {"Output", {25}}}),
                     Equals("Flatten layer, port \"Output\": size in dimension 1 must be the product of the flattened "
                            "input dimensions [2, 3, 4]; expected 24, got 25"));
-  CHECK_THROWS_WITH(flatten({{"Input", {null, 3, 4}}, {"Output", {25}}}),
-                    Equals("Flatten layer, port \"Output\": size in dimension 1 must be a multiple of the known flattened "
-                           "input dimensions [?, 3, 4]; expected a multiple of 12, got 25"));
+  CHECK_THROWS_WITH(
+      flatten({{"Input", {null, 3, 4}}, {"Output", {25}}}),
+      Equals("Flatten layer, port \"Output\": size in dimension 1 must be a multiple of the known flattened "
+             "input dimensions [?, 3, 4]; expected a multiple of 12, got 25"));
   CHECK_THROWS_WITH(flatten({{"Level", 1}, {"Input", {2, 3, 4}}, {"Output", {6, 5}}}),
                     Equals("Flatten layer, port \"Output\": dimension 2 must equal input dimension 3 (not flattened); "
                            "expected 4, got 5"));
@@ -106,14 +110,16 @@ TEST_CASE("Flatten: options and their errors", "[reshape]") {
   CHECK(d.size() == 4);  // + Input, Output, LearningRateMultipliers
   CHECK(flatten({{"Level", -3}}).option("Level") == -3);
   CHECK_THROWS_AS(flatten({{"Level", 0}}), OptionError);
-  CHECK_THROWS_WITH(flatten({{"Level", 0}}),
-                    Equals("Flatten option \"Level\": out of range; expected an integer from -2147483647 to 2147483647, "
-                           "not 0, or \"Infinity\", got 0"));
+  CHECK_THROWS_WITH(
+      flatten({{"Level", 0}}),
+      Equals("Flatten option \"Level\": out of range; expected an integer from -2147483647 to 2147483647, "
+             "not 0, or \"Infinity\", got 0"));
   CHECK_THROWS_WITH(flatten({{"Level", 4294967296LL}}), Contains("out of range; expected an integer from -2147483647"));
   CHECK_THROWS_WITH(flatten({{"Level", 1.5}}),
                     Equals("Flatten option \"Level\": wrong type; expected a nonzero integer or \"Infinity\", got a "
                            "number (1.5)"));
-  CHECK_THROWS_WITH(flatten({{"Level", "All"}}), Contains("expected a nonzero integer or \"Infinity\", got a string (\"All\")"));
+  CHECK_THROWS_WITH(flatten({{"Level", "All"}}),
+                    Contains("expected a nonzero integer or \"Infinity\", got a string (\"All\")"));
   CHECK_THROWS_WITH(flatten({{"Levels", 1}}),
                     Equals("Flatten options: unknown option \"Levels\"; expected one of \"Level\", got \"Levels\""));
   CHECK_THROWS_WITH(Flatten(std::optional<int64_t>(0)), Contains("not 0, or \"Infinity\", got 0"));
@@ -158,14 +164,16 @@ TEST_CASE("Reshape: element-count and shape errors name both shapes", "[reshape]
                     Equals("Reshape layer, port \"Input\": element count must not change (output [?, 4] from "
                            "\"Dimensions\" [\"Inferred\",4]); expected a multiple of 4 elements, got shape [2, 3] (6 "
                            "elements)"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {6, 4}}, {"Input", {null, 5}}}),
-                    Equals("Reshape layer, port \"Input\": element count must not change (output [6, 4], 24 elements); "
-                           "expected a shape whose known dimensions divide 24, got shape [?, 5] (a multiple of 5 elements)"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", {6, 4}}, {"Input", {null, 5}}}),
+      Equals("Reshape layer, port \"Input\": element count must not change (output [6, 4], 24 elements); "
+             "expected a shape whose known dimensions divide 24, got shape [?, 5] (a multiple of 5 elements)"));
   CHECK_THROWS_WITH(reshape({{"Dimensions", {2, 3}}, {"Output", {6}}}),
                     Equals("Reshape layer, port \"Output\": rank must match \"Dimensions\" [2,3]; expected rank 2, got "
                            "shape [6]"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {2, 3}}, {"Output", {2, 4}}}),
-                    Equals("Reshape layer, port \"Output\": dimension 2 must match \"Dimensions\" [2,3]; expected 3, got 4"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", {2, 3}}, {"Output", {2, 4}}}),
+      Equals("Reshape layer, port \"Output\": dimension 2 must match \"Dimensions\" [2,3]; expected 3, got 4"));
   LayerNet net = reshape({{"Dimensions", {2, -1}}});
   CHECK_THROWS_WITH(net.evaluate(Array{1.0, 2.0, 3.0}),
                     Contains("port \"Input\": element count must not change (output [2, ?] from \"Dimensions\" "
@@ -175,23 +183,30 @@ TEST_CASE("Reshape: element-count and shape errors name both shapes", "[reshape]
 TEST_CASE("Reshape: options and their errors", "[reshape]") {
   CHECK(LayerNet::default_options("Reshape").at("Dimensions") == nlohmann::json{"Inferred"});
   CHECK_THROWS_AS(reshape({{"Dimensions", 6}}), OptionError);
-  CHECK_THROWS_WITH(reshape({{"Dimensions", 6}}),
-                    Equals("Reshape option \"Dimensions\": wrong type; expected a list of integers >= 1 with at most one "
-                           "-1 or \"Inferred\", got a number (6)"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {2, 0}}}),
-                    Equals("Reshape option \"Dimensions\": out of range; expected integers from 1 to 2147483647, or -1, "
-                           "got [2,0]"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {-2, 3}}}), Contains("out of range; expected integers from 1 to 2147483647, or -1, got [-2,3]"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", 6}}),
+      Equals("Reshape option \"Dimensions\": wrong type; expected a list of integers >= 1 with at most one "
+             "-1 or \"Inferred\", got a number (6)"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", {2, 0}}}),
+      Equals("Reshape option \"Dimensions\": out of range; expected integers from 1 to 2147483647, or -1, "
+             "got [2,0]"));
+  CHECK_THROWS_WITH(reshape({{"Dimensions", {-2, 3}}}),
+                    Contains("out of range; expected integers from 1 to 2147483647, or -1, got [-2,3]"));
   CHECK_THROWS_WITH(reshape({{"Dimensions", {4294967296LL}}}), Contains("got [4294967296]"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {-1, 3, "Inferred"}}}),
-                    Equals("Reshape option \"Dimensions\": more than one inferred dimension; expected at most one -1 or "
-                           "\"Inferred\", got [\"Inferred\",3,\"Inferred\"]"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {2, "Automatic"}}}),
-                    Equals("Reshape option \"Dimensions\": wrong type; expected a list of integers >= 1 with at most one "
-                           "-1 or \"Inferred\", got a list holding a string (\"Automatic\")"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", {-1, 3, "Inferred"}}}),
+      Equals("Reshape option \"Dimensions\": more than one inferred dimension; expected at most one -1 or "
+             "\"Inferred\", got [\"Inferred\",3,\"Inferred\"]"));
+  CHECK_THROWS_WITH(
+      reshape({{"Dimensions", {2, "Automatic"}}}),
+      Equals("Reshape option \"Dimensions\": wrong type; expected a list of integers >= 1 with at most one "
+             "-1 or \"Inferred\", got a list holding a string (\"Automatic\")"));
   CHECK_THROWS_WITH(reshape({{"Dimensions", {2.5}}}), Contains("got a list holding a number (2.5)"));
-  CHECK_THROWS_WITH(Reshape(std::vector<int64_t>{kUnknownDim, kUnknownDim}), Contains("more than one inferred dimension"));
-  CHECK_THROWS_WITH(reshape({{"Dimensions", {2147483647, 2147483647, 2147483647}}}), Equals("Reshape option \"Dimensions\": too many elements; expected a product below 2^63, got "
+  CHECK_THROWS_WITH(Reshape(std::vector<int64_t>{kUnknownDim, kUnknownDim}),
+                    Contains("more than one inferred dimension"));
+  CHECK_THROWS_WITH(reshape({{"Dimensions", {2147483647, 2147483647, 2147483647}}}),
+                    Equals("Reshape option \"Dimensions\": too many elements; expected a product below 2^63, got "
                            "[2147483647,2147483647,2147483647]"));
 }
 
@@ -253,8 +268,9 @@ TEST_CASE("Flatten is a Reshape, Reshape back is the identity", "[reshape]") {
 TEST_CASE("Flatten and Reshape: save -> load -> save is byte-identical", "[reshape]") {
   TempFile a("reshape_roundtrip_a.json"), b("reshape_roundtrip_b.json");
   const Array x = counting({2, 2, 3, 4});
-  for (const LayerNet& net : {flatten({{"Level", -2}, {"Input", {null, 3, 4}}}), flatten(),
-                              reshape({{"Dimensions", {"Inferred", 6}}, {"Input", {2, 3, 4}}}), reshape({{"Dimensions", {24}}})}) {
+  for (const LayerNet& net :
+       {flatten({{"Level", -2}, {"Input", {null, 3, 4}}}), flatten(),
+        reshape({{"Dimensions", {"Inferred", 6}}, {"Input", {2, 3, 4}}}), reshape({{"Dimensions", {24}}})}) {
     INFO(net.type() << " " << net.layer().options().dump());
     save_layer_net(net, a.path);
     const LayerNet back = load_layer_net(a.path);

@@ -12,15 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include <netkit/core/error.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
+#include <netkit/graph/layer_net_json.h>
+#include <netkit/layers/kernels/softmax.h>
+#include <netkit/layers/softmax.h>
 #include "tests/support/fixtures.h"
-#include "core/error.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
-#include "graph/layer_net_json.h"
-#include "layers/kernels/softmax.h"
-#include "layers/softmax.h"
-#include "tests/support/gradient_check.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradient_check.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -67,7 +67,8 @@ Reference reference(const Array& x, const Array& g, SoftmaxDims d) {
         r.dx[at(c)] = r.y[at(c)] * (gc - gy);
         // float: x - m rounds by up to u |x - m| (amplified by exp), exp and the sum by a few u each.
         r.allowed_y[at(c)] = (diff + static_cast<double>(d.axis) + 8) * u * r.y[at(c)] + 1e-37;
-        r.allowed_dx[at(c)] = 4 * (diff + static_cast<double>(d.axis) + 8) * u * r.y[at(c)] * (std::abs(gc) + gy_abs) + 1e-37;
+        r.allowed_dx[at(c)] =
+            4 * (diff + static_cast<double>(d.axis) + 8) * u * r.y[at(c)] * (std::abs(gc) + gy_abs) + 1e-37;
       }
     }
   return r;
@@ -142,7 +143,8 @@ TEST_CASE("Softmax: Level counts per-example dimensions as Wolfram's level does"
     const LayerNet net = softmax({{"Level", level}, {"Input", {3, 4, 5}}});
     const Reference r = reference(x, g, view(x.dims(), axis));
     NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(net.evaluate_batch(x)), r.y, r.allowed_y, x.dims()));
-    NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(net.gradients(x, g).input()), r.dx, r.allowed_dx, x.dims()));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("dL/dInput", to_doubles(net.gradients(x, g).input()), r.dx, r.allowed_dx, x.dims()));
   }
   // The same dimension named from either end gives the same numbers bit for bit.
   for (auto [a, b] : std::vector<std::pair<int, int>>{{1, -3}, {2, -2}, {3, -1}}) {
@@ -215,8 +217,8 @@ TEST_CASE("Softmax: outputs and gradients match PyTorch", "[softmax]") {
     const Array x = g.array("input"), dy = g.array("grad_output");
     const size_t axis = static_cast<size_t>(level > 0 ? level - 1 : static_cast<int>(example.size()) + level);
     const Reference r = reference(x, dy, view(g.batch_dims, axis));  // for the rounding allowances
-    NETKIT_CHECK_REPORT(mismatch_report("output", to_doubles(net.evaluate_batch(x)), g.numbers("output"), r.allowed_y,
-                                        g.batch_dims));
+    NETKIT_CHECK_REPORT(
+        mismatch_report("output", to_doubles(net.evaluate_batch(x)), g.numbers("output"), r.allowed_y, g.batch_dims));
     NETKIT_CHECK_REPORT(mismatch_report("dL/dInput", to_doubles(net.gradients(x, dy).input()), g.numbers("grad_input"),
                                         r.allowed_dx, g.batch_dims));
   }
@@ -259,7 +261,8 @@ TEST_CASE("Softmax: adding a constant to a row changes nothing", "[softmax][prop
     Array shifted = x;
     for (int64_t i = 0; i < x.size(); ++i) shifted[i] += shift;
     NETKIT_CHECK_REPORT(bit_difference_report("output", net.evaluate_batch(shifted), net.evaluate_batch(x)));
-    NETKIT_CHECK_REPORT(bit_difference_report("dL/dInput", net.gradients(shifted, g).input(), net.gradients(x, g).input()));
+    NETKIT_CHECK_REPORT(
+        bit_difference_report("dL/dInput", net.gradients(shifted, g).input(), net.gradients(x, g).input()));
   }
 }
 
@@ -300,8 +303,9 @@ TEST_CASE("Softmax: shapes are inferred both ways and bad shapes are refused wit
   CHECK(s.inputs[0] == Shape{2, 5});
   CHECK(layer.arrays(s).empty());
   CHECK_THROWS_AS(softmax({{"Input", {3}}, {"Output", {4}}}), ShapeError);
-  CHECK_THROWS_WITH(softmax({{"Input", {3}}, {"Output", {4}}}),
-                    Equals("Softmax layer, port \"Output\": output shape must equal the input shape; expected [3], got [4]"));
+  CHECK_THROWS_WITH(
+      softmax({{"Input", {3}}, {"Output", {4}}}),
+      Equals("Softmax layer, port \"Output\": output shape must equal the input shape; expected [3], got [4]"));
   CHECK_THROWS_WITH(softmax({{"Input", nlohmann::json::array()}}),
                     Equals("Softmax layer, port \"Input\": softmax needs an array of rank >= 1 to normalise along; "
                            "expected rank >= 1, got rank 0"));
@@ -332,7 +336,8 @@ TEST_CASE("Softmax: options, defaults and bad options with messages", "[softmax]
                     Equals("Softmax option \"Level\": wrong type; " + expected + ", got a number (1.5)"));
   CHECK_THROWS_WITH(softmax({{"Level", "Last"}}),
                     Equals("Softmax option \"Level\": wrong type; " + expected + ", got a string (\"Last\")"));
-  CHECK_THROWS_WITH(softmax({{"Level", nullptr}}), Equals("Softmax option \"Level\": wrong type; " + expected + ", got null"));
+  CHECK_THROWS_WITH(softmax({{"Level", nullptr}}),
+                    Equals("Softmax option \"Level\": wrong type; " + expected + ", got null"));
   CHECK_THROWS_WITH(softmax({{"Level", 18446744073709551615ull}}),
                     Equals("Softmax option \"Level\": out of range; " + expected + ", got 18446744073709551615"));
   CHECK_THROWS_AS(softmax({{"Levels", 1}}), OptionError);

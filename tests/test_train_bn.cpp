@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
+#include <netkit/train/net_train.h>
+#include <netkit/train/population_statistics.h>
 #include "tests/support/golden.h"
-#include "train/net_train.h"
-#include "train/population_statistics.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -17,9 +17,7 @@ namespace {
 LayerNet bn(nlohmann::json options) { return BatchNormalizationLayer(std::move(options)); }
 
 // One-channel examples {1, 2, 3, 4} with targets 2x + 1 (so Scaling and Biases get gradients).
-TrainingData ramp_data() {
-  return TrainingData::regression(Array({4, 1}, {1, 2, 3, 4}), Array({4, 1}, {3, 5, 7, 9}));
-}
+TrainingData ramp_data() { return TrainingData::regression(Array({4, 1}, {1, 2, 3, 4}), Array({4, 1}, {3, 5, 7, 9})); }
 
 TrainOptions one_batch(int64_t batch_size, int64_t steps = 1) {
   TrainOptions o;
@@ -48,7 +46,8 @@ TEST_CASE("BN example 5: one NetTrain step sets the moving statistics", "[train]
 
 TEST_CASE("BN example 6: Momentum 1 freezes the moving arrays bit for bit while Scaling and Biases train",
           "[train][train_bn]") {
-  const Net net = NetChain({{"bn", bn({{"Input", 1}, {"Momentum", 1}, {"MovingMean", {0.3}}, {"MovingVariance", {2.5}}})}});
+  const Net net =
+      NetChain({{"bn", bn({{"Input", 1}, {"Momentum", 1}, {"MovingMean", {0.3}}, {"MovingVariance", {2.5}}})}});
   const TrainResults r = net_train(net, ramp_data(), one_batch(2, 5));
   CHECK(r.net.array({"bn", "MovingMean"}).bit_equal(Array{0.3f}));
   CHECK(r.net.array({"bn", "MovingVariance"}).bit_equal(Array{2.5f}));

@@ -9,17 +9,17 @@
 #include <fstream>
 #include <memory>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
+#include <netkit/train/checkpoint.h>
+#include <netkit/train/dataset_subset.h>
+#include <netkit/train/fashion_mnist.h>
+#include <netkit/train/function_dataset.h>
+#include <netkit/train/idx.h>
+#include <netkit/train/idx_dataset.h>
+#include <netkit/train/net_train.h>
+#include <netkit/train/population_statistics.h>
 #include "tests/support/golden.h"
 #include "tests/test_train_support.h"
-#include "train/checkpoint.h"
-#include "train/dataset_subset.h"
-#include "train/fashion_mnist.h"
-#include "train/function_dataset.h"
-#include "train/idx.h"
-#include "train/idx_dataset.h"
-#include "train/net_train.h"
-#include "train/population_statistics.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -91,7 +91,8 @@ void write_idx(const std::string& path, const std::vector<int64_t>& dims, const 
 const std::string kSample = std::string(NETKIT_SOURCE_DIR) + "/data/samples/fashion-mnist/";
 
 Net classifier() {
-  return NetChain({{"lin", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}}, {{"Input", 2}});
+  return NetChain({{"lin", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}},
+                  {{"Input", 2}});
 }
 
 }  // namespace
@@ -131,10 +132,12 @@ TEST_CASE("Dataset: held-out views and index batches match the in-memory copies"
   }
   CHECK(views.first.example_shapes() == data.example_shapes());
   CHECK(data.example_shapes().at("Target") == Shape(std::vector<int64_t>{}));
-  CHECK_THROWS_WITH(DatasetSubset(data, {3, 10}),
-                    Contains("DatasetSubset: example index out of range; expected an index from 0 to 9, got 10 at position 1"));
+  CHECK_THROWS_WITH(
+      DatasetSubset(data, {3, 10}),
+      Contains("DatasetSubset: example index out of range; expected an index from 0 to 9, got 10 at position 1"));
   CHECK_THROWS_WITH(views.second.batch({3}), Contains("DatasetSubset, batch: example index out of range"));
-  CHECK_THROWS_WITH(data.batch({-1}), Contains("NetTrain, data: example index out of range; expected an index from 0 to 9, got -1"));
+  CHECK_THROWS_WITH(data.batch({-1}),
+                    Contains("NetTrain, data: example index out of range; expected an index from 0 to 9, got -1"));
 }
 
 TEST_CASE("Dataset: resuming a FunctionDataset run is bit-identical to an uninterrupted run", "[train][dataset]") {
@@ -192,7 +195,8 @@ TEST_CASE("Dataset: population statistics through a FunctionDataset equal those 
   CHECK(set_population_statistics(a, data, 7) == 1);
   CHECK(set_population_statistics(b, streamed(data), 7) == 1);
   NETKIT_CHECK_REPORT(bit_difference_report("mean", a.array({"bn", "MovingMean"}), b.array({"bn", "MovingMean"})));
-  NETKIT_CHECK_REPORT(bit_difference_report("variance", a.array({"bn", "MovingVariance"}), b.array({"bn", "MovingVariance"})));
+  NETKIT_CHECK_REPORT(
+      bit_difference_report("variance", a.array({"bn", "MovingVariance"}), b.array({"bn", "MovingVariance"})));
 }
 
 TEST_CASE("Dataset errors: bad batches name the port, the expectation and what came", "[train][dataset]") {
@@ -204,45 +208,57 @@ TEST_CASE("Dataset errors: bad batches name the port, the expectation and what c
     return streamed(data, std::make_shared<Calls>(), std::move(edit));
   };
   const Net net = small_cnn();
-  CHECK_THROWS_WITH(net_train(net, edited([](const auto& i, auto& b) {
-                      b["Input"] = Array::zeros({int64_t(i.size()), 1, 8, 9});
-                    }), o),
-                    Contains("NetTrain, step 1 (round 1, batch 1), FunctionDataset port \"Input\": wrong example shape "
-                             "in a batch; expected examples of shape [1, 8, 8] (as declared), got examples of shape [1, 8, 9]"));
+  CHECK_THROWS_WITH(
+      net_train(net, edited([](const auto& i, auto& b) {
+                  b["Input"] = Array::zeros({int64_t(i.size()), 1, 8, 9});
+                }),
+                o),
+      Contains("NetTrain, step 1 (round 1, batch 1), FunctionDataset port \"Input\": wrong example shape "
+               "in a batch; expected examples of shape [1, 8, 8] (as declared), got examples of shape [1, 8, 9]"));
   CHECK_THROWS_AS(net_train(net, edited([](const auto& i, auto& b) {
-                    b["Input"] = Array::zeros({int64_t(i.size()), 1, 8, 9});
-                  }), o),
+                              b["Input"] = Array::zeros({int64_t(i.size()), 1, 8, 9});
+                            }),
+                            o),
                   TrainingError);
   CHECK_THROWS_WITH(net_train(net, edited([](const auto&, auto& b) { b.erase("Target"); }), o),
                     Contains("FunctionDataset port \"Target\": missing from a batch; expected every declared port "
                              "\"Input\", \"Target\", got no array for \"Target\""));
-  CHECK_THROWS_WITH(net_train(net, edited([](const auto&, auto& b) { b["Mask"] = Array::zeros({4, 1}); }), o),
+  CHECK_THROWS_WITH(net_train(net, edited([](const auto&, auto& b) {
+                                b["Mask"] = Array::zeros({4, 1});
+                              }),
+                              o),
                     Contains("FunctionDataset port \"Mask\": a batch has a port that was not declared; expected only "
                              "the ports \"Input\", \"Target\", got port \"Mask\""));
-  CHECK_THROWS_WITH(net_train(net, edited([](const auto& i, auto& b) {
-                      if (i[0] == 4) b["Target"] = Array::zeros({3});
-                    }), o),
-                    Contains("NetTrain, step 2 (round 1, batch 2), FunctionDataset port \"Target\": wrong number of "
-                             "examples in a batch; expected 4 (one per requested index) along the first dimension, got 3"));
+  CHECK_THROWS_WITH(
+      net_train(net, edited([](const auto& i, auto& b) {
+                  if (i[0] == 4) b["Target"] = Array::zeros({3});
+                }),
+                o),
+      Contains("NetTrain, step 2 (round 1, batch 2), FunctionDataset port \"Target\": wrong number of "
+               "examples in a batch; expected 4 (one per requested index) along the first dimension, got 3"));
   // A class index out of range in a streamed batch: found when its batch is loaded, named by the
   // example's index in the dataset.
-  CHECK_THROWS_WITH(net_train(net, edited([](const auto& i, auto& b) {
-                      for (size_t k = 0; k < i.size(); ++k)
-                        if (i[k] == 7) b["Target"][int64_t(k)] = 3;
-                    }), o),
-                    Contains("NetTrain, step 2 (round 1, batch 2), training data port \"Target\", example 7: class "
-                             "index out of range; expected an integer from 0 to 2 (the net has 3 classes; indices count "
-                             "from 0), got 3"));
+  CHECK_THROWS_WITH(
+      net_train(net, edited([](const auto& i, auto& b) {
+                  for (size_t k = 0; k < i.size(); ++k)
+                    if (i[k] == 7) b["Target"][int64_t(k)] = 3;
+                }),
+                o),
+      Contains("NetTrain, step 2 (round 1, batch 2), training data port \"Target\", example 7: class "
+               "index out of range; expected an integer from 0 to 2 (the net has 3 classes; indices count "
+               "from 0), got 3"));
   o.shuffle = true;  // the index, not the batch position, is named
   CHECK_THROWS_WITH(net_train(net, edited([](const auto& i, auto& b) {
-                      for (size_t k = 0; k < i.size(); ++k)
-                        if (i[k] == 7) b["Target"][int64_t(k)] = -1;
-                    }), o),
+                                for (size_t k = 0; k < i.size(); ++k)
+                                  if (i[k] == 7) b["Target"][int64_t(k)] = -1;
+                              }),
+                              o),
                     Contains("training data port \"Target\", example 7: class index out of range"));
   CHECK_THROWS_WITH(net_train(net, edited([](const auto& i, auto& b) {
-                      for (size_t k = 0; k < i.size(); ++k)
-                        if (i[k] == 5) b["Input"][int64_t(k) * 64 + 3] = std::nanf("");
-                    }), o),
+                                for (size_t k = 0; k < i.size(); ++k)
+                                  if (i[k] == 5) b["Input"][int64_t(k) * 64 + 3] = std::nanf("");
+                              }),
+                              o),
                     Contains("training data port \"Input\": data is not finite; expected finite numbers, got nan in "
                              "example 5"));
   // In validation data, after the round it is evaluated in.
@@ -254,13 +270,13 @@ TEST_CASE("Dataset errors: bad batches name the port, the expectation and what c
 
 TEST_CASE("Dataset errors: declared shapes are checked against the net before training", "[train][dataset]") {
   auto calls = std::make_shared<Calls>();
-  const FunctionDataset wide(4, TargetKind::ClassIndex, {{"Input", {3}}, {"Target", scalar_example()}},
-                             [calls](const std::vector<int64_t>& i) {
-                               calls->count += 1;
-                               const int64_t n = static_cast<int64_t>(i.size());
-                               return std::map<std::string, Array>{{"Input", Array::zeros({n, 3})},
-                                                                   {"Target", Array::zeros({n})}};
-                             });
+  const FunctionDataset wide(
+      4, TargetKind::ClassIndex, {{"Input", {3}}, {"Target", scalar_example()}},
+      [calls](const std::vector<int64_t>& i) {
+        calls->count += 1;
+        const int64_t n = static_cast<int64_t>(i.size());
+        return std::map<std::string, Array>{{"Input", Array::zeros({n, 3})}, {"Target", Array::zeros({n})}};
+      });
   CHECK_THROWS_WITH(net_train(classifier(), wide),
                     Contains("NetTrain, training data port \"Input\": examples do not match the net's port; expected "
                              "examples of shape [2], got examples of shape [3]"));
@@ -270,9 +286,10 @@ TEST_CASE("Dataset errors: declared shapes are checked against the net before tr
                     Contains("NetTrain, validation data port \"Input\": examples do not match the net's port"));
   CHECK(calls->count == 0);  // nothing was read
   const FunctionDataset extra(4, TargetKind::ClassIndex, {{"Input", {2}}, {"Mask", {1}}, {"Target", scalar_example()}},
-                                  [](const std::vector<int64_t>&) { return std::map<std::string, Array>{}; });
-  CHECK_THROWS_WITH(net_train(classifier(), extra),
-                    Contains("NetTrain, training data port \"Mask\": not a port of the net; expected one of \"Input\""));
+                              [](const std::vector<int64_t>&) { return std::map<std::string, Array>{}; });
+  CHECK_THROWS_WITH(
+      net_train(classifier(), extra),
+      Contains("NetTrain, training data port \"Mask\": not a port of the net; expected one of \"Input\""));
   const FunctionDataset empty(0, TargetKind::ClassIndex, {{"Input", {2}}, {"Target", scalar_example()}},
                               [](const std::vector<int64_t>&) { return std::map<std::string, Array>{}; });
   CHECK_THROWS_WITH(net_train(classifier(), empty),
@@ -294,27 +311,31 @@ TEST_CASE("Dataset errors: a FunctionDataset that cannot be built", "[train][dat
                              "class index) is scalar_example(); Shape() or {} is a shape of unknown rank"));
   CHECK_THROWS_WITH(FunctionDataset(3, TargetKind::None, {}, none),
                     Contains("FunctionDataset: no ports; expected at least one port with its example shape, got none"));
-  CHECK_THROWS_WITH(FunctionDataset(3, TargetKind::ClassIndex, {{"Input", {2}}}, none),
-                    Contains("FunctionDataset: targets declared but no port \"Target\"; expected a port \"Target\", got "
-                             "ports \"Input\""));
-  const FunctionDataset d(3, TargetKind::None, {{"Input", {2}}},
-                          [](const std::vector<int64_t>& i) {
-                            return std::map<std::string, Array>{{"Input", Array::zeros({int64_t(i.size()), 2})}};
-                          });
+  CHECK_THROWS_WITH(
+      FunctionDataset(3, TargetKind::ClassIndex, {{"Input", {2}}}, none),
+      Contains("FunctionDataset: targets declared but no port \"Target\"; expected a port \"Target\", got "
+               "ports \"Input\""));
+  const FunctionDataset d(3, TargetKind::None, {{"Input", {2}}}, [](const std::vector<int64_t>& i) {
+    return std::map<std::string, Array>{{"Input", Array::zeros({int64_t(i.size()), 2})}};
+  });
   CHECK(d.batch({0, 2, 2}).at("Input").dims() == std::vector<int64_t>{3, 2});
-  CHECK_THROWS_WITH(d.batch({3}), Contains("FunctionDataset: example index out of range; expected an index from 0 to 2, "
-                                           "got 3 at position 0"));
+  CHECK_THROWS_WITH(d.batch({3}),
+                    Contains("FunctionDataset: example index out of range; expected an index from 0 to 2, "
+                             "got 3 at position 0"));
 }
 
-TEST_CASE("IdxDataset: streamed IDX images equal the in-memory reader's and train bit-identically", "[train][dataset]") {
+TEST_CASE("IdxDataset: streamed IDX images equal the in-memory reader's and train bit-identically",
+          "[train][dataset]") {
   TempDir dir("idx-dataset");
   std::filesystem::create_directories(dir.path);
-  const IdxData images = read_idx(kSample + "train-images-idx3-ubyte.gz"), labels = read_idx(kSample + "train-labels-idx1-ubyte.gz");
+  const IdxData images = read_idx(kSample + "train-images-idx3-ubyte.gz"),
+                labels = read_idx(kSample + "train-labels-idx1-ubyte.gz");
   const std::string images_path = dir.path + "/images", labels_path = dir.path + "/labels";
   write_idx(images_path, images.dims, images.bytes);
   write_idx(labels_path, labels.dims, labels.bytes);
   const IdxDataset streamed_images(images_path, labels_path);
-  const LabeledImages memory = read_labeled_images(kSample + "train-images-idx3-ubyte.gz", kSample + "train-labels-idx1-ubyte.gz");
+  const LabeledImages memory =
+      read_labeled_images(kSample + "train-images-idx3-ubyte.gz", kSample + "train-labels-idx1-ubyte.gz");
   const TrainingData data =
       TrainingData::classification(memory.images, std::vector<int64_t>(memory.labels.begin(), memory.labels.end()));
   REQUIRE(streamed_images.size() == data.size());
@@ -322,7 +343,8 @@ TEST_CASE("IdxDataset: streamed IDX images equal the in-memory reader's and trai
   const std::vector<int64_t> some{5, 0, data.size() - 1, 5};
   const auto a = streamed_images.batch(some), b = data.batch(some);
   for (const auto& [name, array] : b) NETKIT_CHECK_REPORT(bit_difference_report(name, a.at(name), array));
-  const Net net = NetChain({{"flatten", LayerNet::create("Flatten")}, {"lin", LinearLayer({{"OutputSize", 10}})},
+  const Net net = NetChain({{"flatten", LayerNet::create("Flatten")},
+                            {"lin", LinearLayer({{"OutputSize", 10}})},
                             {"softmax", LayerNet::create("Softmax")}},
                            {{"Input", {1, 28, 28}}});
   TrainOptions o;
@@ -335,7 +357,8 @@ TEST_CASE("IdxDataset: streamed IDX images equal the in-memory reader's and trai
   CHECK(from_disk.rounds.back().validation_loss == from_memory.rounds.back().validation_loss);
   NETKIT_CHECK_REPORT(bit_difference_report("lin/Weights", from_disk.net.array({"lin", "Weights"}),
                                             from_memory.net.array({"lin", "Weights"})));
-  CHECK_THROWS_WITH(streamed_images.batch({128}), Contains("example index out of range; expected an index from 0 to 127, got 128"));
+  CHECK_THROWS_WITH(streamed_images.batch({128}),
+                    Contains("example index out of range; expected an index from 0 to 127, got 128"));
 }
 
 TEST_CASE("IdxDataset errors name the file and the problem", "[train][dataset]") {
@@ -352,19 +375,21 @@ TEST_CASE("IdxDataset errors name the file and the problem", "[train][dataset]")
   CHECK_THROWS_WITH(IdxDataset(images, labels, 2), Contains(labels + ": label out of range at item 2 (byte offset 10); "
                                                                      "expected 0 to 1, got 2"));
   write_idx(labels, {2}, {0, 1});
-  CHECK_THROWS_WITH(IdxDataset(images, labels),
-                    Contains(labels + ": label count does not match the images in " + images + "; expected 3 labels, got 2"));
+  CHECK_THROWS_WITH(IdxDataset(images, labels), Contains(labels + ": label count does not match the images in " +
+                                                         images + "; expected 3 labels, got 2"));
   write_idx(labels, {3}, {0, 1, 2});
   write_idx(images, {3, 2, 2}, pixels, 1);
   CHECK_THROWS_WITH(IdxDataset(images, labels),
                     Contains(images + ": truncated: file ends at byte offset 27 inside the uint8 data of dimensions "
-                             "[3, 2, 2]; expected 28 bytes, got 27"));
+                                      "[3, 2, 2]; expected 28 bytes, got 27"));
   write_idx(images, {3, 2, 2}, pixels, -2);
   CHECK_THROWS_WITH(IdxDataset(images, labels), Contains(images + ": trailing bytes after the data at byte offset 28"));
   write_idx(images, {3, 4}, pixels);
-  CHECK_THROWS_WITH(IdxDataset(images, labels), Contains(images + ": wrong IDX dimensions; expected [?, ?, ?], got [3, 4]"));
+  CHECK_THROWS_WITH(IdxDataset(images, labels),
+                    Contains(images + ": wrong IDX dimensions; expected [?, ?, ?], got [3, 4]"));
   CHECK_THROWS_WITH(IdxDataset(dir.path + "/none", labels), Contains(dir.path + "/none: cannot be opened"));
-  CHECK_THROWS_WITH(IdxDataset(images, labels, 0), Contains("IdxDataset: class count out of range; expected 1 to 256, got 0"));
+  CHECK_THROWS_WITH(IdxDataset(images, labels, 0),
+                    Contains("IdxDataset: class count out of range; expected 1 to 256, got 0"));
   // A file cut short after it was opened: the batch that reaches past the end says so.
   write_idx(images, {3, 2, 2}, pixels);
   const IdxDataset opened(images, labels);

@@ -3,11 +3,11 @@
 
 #include <cmath>
 
-#include "core/error.h"
-#include "graph/net.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/train/checkpoint.h>
+#include <netkit/train/net_train.h>
 #include "tests/test_train_support.h"
-#include "train/checkpoint.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -16,7 +16,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 Net classifier() {
-  return NetChain({{"lin", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}}, {{"Input", 2}});
+  return NetChain({{"lin", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}},
+                  {{"Input", 2}});
 }
 
 TrainingData two_d(std::vector<int64_t> classes) {
@@ -39,19 +40,22 @@ TEST_CASE("NetTrain errors: data that does not fit the net", "[train][train_erro
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, -1})), Contains("example 1: class index out of range"));
   CHECK_THROWS_WITH(net_train(classifier(), TrainingData::classification(Array::zeros({0, 2}), {})),
                     Contains("NetTrain, training data: no examples; expected at least one example, got 0 examples"));
-  CHECK_THROWS_WITH(TrainingData({{"Input", Array::zeros({3, 2})}, {"Target", Array::zeros({2})}}, TargetKind::ClassIndex),
-                    Contains("NetTrain, data port \"Target\": number of examples differs from port \"Input\"; expected 3 "
-                             "examples, got 2"));
-  const TrainingData extra({{"Input", Array::zeros({2, 2})}, {"Target", Array{0.0f, 1.0f}}, {"Mask", Array::zeros({2, 1})}},
-                           TargetKind::ClassIndex);
+  CHECK_THROWS_WITH(
+      TrainingData({{"Input", Array::zeros({3, 2})}, {"Target", Array::zeros({2})}}, TargetKind::ClassIndex),
+      Contains("NetTrain, data port \"Target\": number of examples differs from port \"Input\"; expected 3 "
+               "examples, got 2"));
+  const TrainingData extra(
+      {{"Input", Array::zeros({2, 2})}, {"Target", Array{0.0f, 1.0f}}, {"Mask", Array::zeros({2, 1})}},
+      TargetKind::ClassIndex);
   CHECK_THROWS_WITH(net_train(classifier(), extra),
                     Contains("NetTrain, training data port \"Mask\": not a port of the net; expected one of \"Input\", "
                              "\"Target\", got \"Mask\""));
   const TrainingData no_target({{"Input", Array::zeros({2, 2})}}, TargetKind::None);
-  CHECK_THROWS_WITH(net_train(NetChain({{"lin", LinearLayer({{"OutputSize", 1}})}}, {{"Input", 2}}), no_target),
-                    Contains("NetTrain, net: no loss to train with; expected a net ending in Softmax with class-index "
-                             "targets, array targets, a \"Loss\" option, or an output port \"Loss\", got a net ending in "
-                             "Linear without targets"));
+  CHECK_THROWS_WITH(
+      net_train(NetChain({{"lin", LinearLayer({{"OutputSize", 1}})}}, {{"Input", 2}}), no_target),
+      Contains("NetTrain, net: no loss to train with; expected a net ending in Softmax with class-index "
+               "targets, array targets, a \"Loss\" option, or an output port \"Loss\", got a net ending in "
+               "Linear without targets"));
   TrainingData nan_input = two_d({0, 1});
   Array x = nan_input.port("Input");
   x[3] = std::nanf("");
@@ -77,9 +81,10 @@ TEST_CASE("NetTrain errors: options", "[train][train_errors]") {
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o), Contains("\"ValidationSet\": given twice"));
   o = {};
   o.learning_rate_multipliers = {{{"linear"}, 0.0}};
-  CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o),
-                    Contains("NetTrain option \"LearningRateMultipliers\": rule matches no array of the net; expected a "
-                             "path to a node, or an array name under a path, got {\"linear\"}"));
+  CHECK_THROWS_WITH(
+      net_train(classifier(), two_d({0, 1}), o),
+      Contains("NetTrain option \"LearningRateMultipliers\": rule matches no array of the net; expected a "
+               "path to a node, or an array name under a path, got {\"linear\"}"));
   o.learning_rate_multipliers = {{{"lin"}, -1.0}};
   CHECK_THROWS_WITH(net_train(classifier(), two_d({0, 1}), o),
                     Contains("rule {\"lin\"}: multiplier out of range; expected a finite number >= 0, got -1"));
@@ -109,10 +114,11 @@ TEST_CASE("NetTrain errors: a loss that is not finite stops naming the step and 
   o.sgd.learning_rate = 1e30;
   o.checkpoints.directory = dir.path;
   o.checkpoints.every_batches = 1;
-  CHECK_THROWS_WITH(net_train(net, data, o),
-                    Contains("NetTrain, step 2 (round 2, batch 1): loss is not finite; expected a finite loss, got inf. "
-                             "Training stopped before this step's update, after 1 completed steps; no checkpoint was "
-                             "written for this step"));
+  CHECK_THROWS_WITH(
+      net_train(net, data, o),
+      Contains("NetTrain, step 2 (round 2, batch 1): loss is not finite; expected a finite loss, got inf. "
+               "Training stopped before this step's update, after 1 completed steps; no checkpoint was "
+               "written for this step"));
   const auto files = list_checkpoints(dir.path);
   REQUIRE(files.size() == 1);
   CHECK(read_checkpoint(files[0]).step == 1);

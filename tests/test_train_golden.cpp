@@ -6,9 +6,9 @@
 // worst 5.2e-6 relative, on a weight of 0.0042; float32 rounding of ten steps against float64).
 #include <catch2/catch.hpp>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
+#include <netkit/train/net_train.h>
 #include "tests/support/golden.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -26,8 +26,11 @@ LayerNet bn() {
 
 Net golden_net(const std::string& name) {
   if (name == "vector")
-    return NetChain({{"lin1", LinearLayer({{"OutputSize", 4}})}, {"bn", bn()}, {"ramp", RampLayer()},
-                     {"lin2", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}},
+    return NetChain({{"lin1", LinearLayer({{"OutputSize", 4}})},
+                     {"bn", bn()},
+                     {"ramp", RampLayer()},
+                     {"lin2", LinearLayer({{"OutputSize", 3}})},
+                     {"softmax", LayerNet::create("Softmax")}},
                     {{"Input", 5}});
   return NetChain({{"conv", LayerNet::create("Convolution", {{"OutputChannels", 2}, {"KernelSize", 3}})},
                    {"bn", bn()},

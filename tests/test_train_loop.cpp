@@ -2,10 +2,10 @@
 // validation and the best net, the progress callback and its stop request, step and time limits.
 #include <catch2/catch.hpp>
 
+#include <netkit/train/net_train.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/test_train_support.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -23,7 +23,8 @@ TrainOptions cnn_options() {
 }
 
 void check_same_arrays(const Net& a, const Net& b) {
-  for (const auto& [name, path] : cnn_arrays()) NETKIT_CHECK_REPORT(bit_difference_report(name, a.array(path), b.array(path)));
+  for (const auto& [name, path] : cnn_arrays())
+    NETKIT_CHECK_REPORT(bit_difference_report(name, a.array(path), b.array(path)));
 }
 
 }  // namespace

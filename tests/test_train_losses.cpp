@@ -2,9 +2,9 @@
 // user, a net with its own "Loss" port, MeanSquaredLoss for array targets.
 #include <catch2/catch.hpp>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
+#include <netkit/train/net_train.h>
 #include "tests/support/golden.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -12,8 +12,9 @@ using namespace netkit::test;
 namespace {
 
 LayerNet lin(int64_t out) {
-  return LinearLayer({{"Weights", out == 3 ? nlohmann::json{{0.5, -1.0}, {0.25, 0.5}, {-0.5, 1.0}} : nlohmann::json{{0.5, -1.0}}},
-                      {"Biases", out == 3 ? nlohmann::json{0.1, 0.0, -0.1} : nlohmann::json{0.25}}});
+  return LinearLayer(
+      {{"Weights", out == 3 ? nlohmann::json{{0.5, -1.0}, {0.25, 0.5}, {-0.5, 1.0}} : nlohmann::json{{0.5, -1.0}}},
+       {"Biases", out == 3 ? nlohmann::json{0.1, 0.0, -0.1} : nlohmann::json{0.25}}});
 }
 
 TrainOptions plain() {
@@ -31,7 +32,8 @@ const Array kX({4, 2}, {1, 2, -1, 0.5, 0, 1, 2, -2});
 
 TEST_CASE("Loss: Softmax + attached CrossEntropyLoss trains like a given logits loss", "[train][train_losses]") {
   const TrainingData data = TrainingData::classification(kX, {0, 2, 1, 0});
-  const TrainResults attached = net_train(NetChain({{"lin", lin(3)}, {"softmax", LayerNet::create("Softmax")}}), data, plain());
+  const TrainResults attached =
+      net_train(NetChain({{"lin", lin(3)}, {"softmax", LayerNet::create("Softmax")}}), data, plain());
   TrainOptions o = plain();
   o.loss = Net(LayerNet::create("CrossEntropyLoss", {{"InputForm", "Logits"}}));
   const TrainResults given = net_train(NetChain({{"lin", lin(3)}}), data, o);
@@ -49,9 +51,11 @@ TEST_CASE("Loss: a net with a Loss port is trained as it is, array targets get M
   const Net with_loss = NetGraph({{"lin", lin(1)}, {"loss", LayerNet::create("MeanSquaredLoss")}},
                                  {{NetPort("Input"), "lin"}, {"lin", NetPort("loss", "Input")}}, {{"Input", 2}});
   REQUIRE(with_loss.output_ports() == std::vector<std::string>{"Loss"});
-  const TrainResults own = net_train(with_loss, TrainingData({{"Input", kX}, {"Target", t}}, TargetKind::Array), plain());
+  const TrainResults own =
+      net_train(with_loss, TrainingData({{"Input", kX}, {"Target", t}}, TargetKind::Array), plain());
   const TrainResults attached = net_train(NetChain({{"lin", lin(1)}}), TrainingData::regression(kX, t), plain());
-  NETKIT_CHECK_REPORT(bit_difference_report("Weights", own.net.array({"lin", "Weights"}), attached.net.array({"lin", "Weights"})));
+  NETKIT_CHECK_REPORT(
+      bit_difference_report("Weights", own.net.array({"lin", "Weights"}), attached.net.array({"lin", "Weights"})));
   CHECK(own.batch_losses == attached.batch_losses);
   CHECK(own.net.output_ports() == std::vector<std::string>{"Loss"});
 }

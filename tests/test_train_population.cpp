@@ -3,12 +3,12 @@
 // earlier layers already using their own population statistics (Test mode, layer by layer).
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "graph/net.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/train/net_train.h>
+#include <netkit/train/population_statistics.h>
 #include "tests/support/golden.h"
 #include "tests/test_train_support.h"
-#include "train/net_train.h"
-#include "train/population_statistics.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -39,8 +39,10 @@ void check_population(const Net& trained, const std::vector<std::string>& prefix
   const Array x = NetChain(layers).evaluate_batch(inputs, Mode::Test);
   std::vector<double> mean, var;
   moments(x, mean, var);
-  NETKIT_CHECK_REPORT(mismatch_report(bn + " MovingMean", trained.array({bn, "MovingMean"}), mean, Tolerance{1e-5, 1e-6}));
-  NETKIT_CHECK_REPORT(mismatch_report(bn + " MovingVariance", trained.array({bn, "MovingVariance"}), var, Tolerance{1e-5, 0}));
+  NETKIT_CHECK_REPORT(
+      mismatch_report(bn + " MovingMean", trained.array({bn, "MovingMean"}), mean, Tolerance{1e-5, 1e-6}));
+  NETKIT_CHECK_REPORT(
+      mismatch_report(bn + " MovingVariance", trained.array({bn, "MovingVariance"}), var, Tolerance{1e-5, 0}));
 }
 
 }  // namespace
@@ -68,14 +70,17 @@ TEST_CASE("Population statistics: whole-set mean and biased variance, layer by l
   check_population(r.net, {"lin1"}, "bn1", x);
   check_population(r.net, {"lin1", "bn1", "ramp", "lin2"}, "bn2", x);
   // The default ("Moving") keeps the exponential averages.
-  const TrainResults moving = net_train(NetChain({{"lin1", LinearLayer({{"OutputSize", 4}})}, {"bn1", BatchNormalizationLayer()},
-                                                  {"lin2", LinearLayer({{"OutputSize", 3}})}, {"softmax", LayerNet::create("Softmax")}},
+  const TrainResults moving = net_train(NetChain({{"lin1", LinearLayer({{"OutputSize", 4}})},
+                                                  {"bn1", BatchNormalizationLayer()},
+                                                  {"lin2", LinearLayer({{"OutputSize", 3}})},
+                                                  {"softmax", LayerNet::create("Softmax")}},
                                                  {{"Input", 5}}),
                                         TrainingData::classification(x, classes), o);
   CHECK(moving.population_layers == 0);
 }
 
-TEST_CASE("Population statistics of convolution feature maps, and a frozen layer is left alone", "[train][train_population]") {
+TEST_CASE("Population statistics of convolution feature maps, and a frozen layer is left alone",
+          "[train][train_population]") {
   const TrainingData data = block_images(40, 9);
   TrainOptions o;
   o.batch_size = 16;
@@ -94,14 +99,15 @@ TEST_CASE("Population statistics of convolution feature maps, and a frozen layer
 }
 
 TEST_CASE("Population statistics: data without the net's input port is refused by name", "[train][train_population]") {
-  Net net = NetChain({{"lin", LinearLayer({{"OutputSize", 2}})},
-                      {"bn", BatchNormalizationLayer({{"Statistics", "Population"}})}},
-                     {{"Input", 3}});
+  Net net = NetChain(
+      {{"lin", LinearLayer({{"OutputSize", 2}})}, {"bn", BatchNormalizationLayer({{"Statistics", "Population"}})}},
+      {{"Input", 3}});
   net.initialize(1);
   const TrainingData other(std::map<std::string, Array>{{"Image", Array::zeros({4, 3})}});
   CHECK_THROWS_AS(set_population_statistics(net, other, 2), TrainingError);
-  CHECK_THROWS_WITH(set_population_statistics(net, other, 2),
-                    Catch::Matchers::Equals("NetTrain, population statistics of node \"bn\" (BatchNormalization), training "
-                                            "data: no data for port \"Input\"; expected data for every input port of the "
-                                            "net, got none for \"Input\""));
+  CHECK_THROWS_WITH(
+      set_population_statistics(net, other, 2),
+      Catch::Matchers::Equals("NetTrain, population statistics of node \"bn\" (BatchNormalization), training "
+                              "data: no data for port \"Input\"; expected data for every input port of the "
+                              "net, got none for \"Input\""));
 }

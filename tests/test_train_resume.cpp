@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.h"
-#include "graph/net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/train/checkpoint.h>
+#include <netkit/train/net_train.h>
 #include "tests/support/golden.h"
 #include "tests/test_train_support.h"
-#include "train/checkpoint.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 using namespace netkit::test;
@@ -33,7 +33,8 @@ TrainOptions resumable(const std::string& dir) {
 }
 
 void check_same(const TrainResults& a, const TrainResults& b) {
-  for (const auto& [name, path] : cnn_arrays()) NETKIT_CHECK_REPORT(bit_difference_report(name, a.net.array(path), b.net.array(path)));
+  for (const auto& [name, path] : cnn_arrays())
+    NETKIT_CHECK_REPORT(bit_difference_report(name, a.net.array(path), b.net.array(path)));
   CHECK(a.batch_losses == b.batch_losses);
   REQUIRE(a.rounds.size() == b.rounds.size());
   for (size_t i = 0; i < a.rounds.size(); ++i) {
@@ -44,13 +45,14 @@ void check_same(const TrainResults& a, const TrainResults& b) {
   CHECK(a.best_round == b.best_round);
   REQUIRE(a.best_net);
   REQUIRE(b.best_net);
-  NETKIT_CHECK_REPORT(bit_difference_report("best", a.best_net->array({"lin", "Weights"}), b.best_net->array({"lin", "Weights"})));
+  NETKIT_CHECK_REPORT(
+      bit_difference_report("best", a.best_net->array({"lin", "Weights"}), b.best_net->array({"lin", "Weights"})));
 }
 
 }  // namespace
 
 TEST_CASE("Resume after k batches is bit-identical to an uninterrupted run", "[train][train_resume]") {
-  const TrainingData data = block_images(60, 21);  // 48 trained on: 3 batches per round, 9 steps
+  const TrainingData data = block_images(60, 21);                // 48 trained on: 3 batches per round, 9 steps
   const Net net = small_cnn({{"MovingAverage", "Cumulative"}});  // the update count must survive too
   TempDir full_dir("resume-full"), dir("resume-part");
   const TrainResults full = net_train(net, data, resumable(full_dir.path));
@@ -64,12 +66,15 @@ TEST_CASE("Resume after k batches is bit-identical to an uninterrupted run", "[t
     CHECK(part.steps == k);
     const std::vector<std::string> files = list_checkpoints(dir.path);
     REQUIRE(files.size() == 2);  // keep 2
-    CHECK(files.back().find("checkpoint-" + std::string(9 - std::to_string(k).size(), '0') + std::to_string(k)) != std::string::npos);
+    CHECK(files.back().find("checkpoint-" + std::string(9 - std::to_string(k).size(), '0') + std::to_string(k)) !=
+          std::string::npos);
     // The checkpoint also opens as a model: the net as it was after step k.
     const Checkpoint c = read_checkpoint(files.back());
     const Net saved = net_from_json(c.net);
-    NETKIT_CHECK_REPORT(bit_difference_report("saved net", saved.array({"lin", "Weights"}), c.state.arrays.at("net/lin/Weights")));
-    NETKIT_CHECK_REPORT(bit_difference_report("saved net", saved.array({"bn", "MovingMean"}), c.state.arrays.at("net/bn/MovingMean")));
+    NETKIT_CHECK_REPORT(
+        bit_difference_report("saved net", saved.array({"lin", "Weights"}), c.state.arrays.at("net/lin/Weights")));
+    NETKIT_CHECK_REPORT(
+        bit_difference_report("saved net", saved.array({"bn", "MovingMean"}), c.state.arrays.at("net/bn/MovingMean")));
     TrainOptions resume = resumable(dir.path);
     resume.resume_from = files.back();
     check_same(full, net_train(net, data, resume));
@@ -110,13 +115,11 @@ TEST_CASE("Checkpoint errors name the file and the problem", "[train][train_resu
   std::filesystem::create_directories(dir.path);
   const std::string path = dir.path + "/checkpoint-000000001.json";
   CHECK_THROWS_WITH(read_checkpoint(path), Contains("cannot be opened"));
-  {
-    std::ofstream(path) << "{\"format\": \"netkit\"}";
-  }
-  CHECK_THROWS_WITH(read_checkpoint(path), Contains(path + ": not a netkit checkpoint; expected \"format\": \"netkit-checkpoint\", got \"netkit\""));
-  {
-    std::ofstream(path) << "{\"format\": \"netkit-checkpoint\", \"version\": 1}";
-  }
+  { std::ofstream(path) << "{\"format\": \"netkit\"}"; }
+  CHECK_THROWS_WITH(
+      read_checkpoint(path),
+      Contains(path + ": not a netkit checkpoint; expected \"format\": \"netkit-checkpoint\", got \"netkit\""));
+  { std::ofstream(path) << "{\"format\": \"netkit-checkpoint\", \"version\": 1}"; }
   CHECK_THROWS_WITH(read_checkpoint(path), Contains(path + ": malformed checkpoint"));
   TrainOptions o = resumable(dir.path);
   o.resume_from = path;
@@ -156,7 +159,8 @@ TEST_CASE("Resume with Dropout: the masks come from the step number, so they rep
   o.resume_from = list_checkpoints(dir.path).back();
   const TrainResults resumed = net_train(net, data, o);
   for (const char* layer : {"lin1", "lin"})
-    NETKIT_CHECK_REPORT(bit_difference_report(layer, full.net.array({layer, "Weights"}), resumed.net.array({layer, "Weights"})));
+    NETKIT_CHECK_REPORT(
+        bit_difference_report(layer, full.net.array({layer, "Weights"}), resumed.net.array({layer, "Weights"})));
   CHECK(full.batch_losses == resumed.batch_losses);
   // The masks matter: without Dropout the losses differ.
   o.resume_from.clear();

@@ -4,12 +4,12 @@
 
 #include <cmath>
 
-#include "core/error.h"
-#include "graph/net.h"
-#include "train/lr_schedule.h"
-#include "train/multiplier_rules.h"
-#include "train/net_train.h"
-#include "train/sgd.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net.h>
+#include <netkit/train/lr_schedule.h>
+#include <netkit/train/multiplier_rules.h>
+#include <netkit/train/net_train.h>
+#include <netkit/train/sgd.h>
 
 using namespace netkit;
 using Catch::Matchers::Contains;
@@ -67,9 +67,13 @@ TEST_CASE("SGD: Nesterov, clipping, frozen and moving arrays", "[train][train_sg
 }
 
 TEST_CASE("SGD: bad options are refused with their names", "[train][train_sgd]") {
-  CHECK_THROWS_WITH(Sgd({-0.1, 0, false, 0, 0}), Contains("NetTrain option \"LearningRate\": out of range; expected a finite number >= 0, got -0.1"));
-  CHECK_THROWS_WITH(Sgd({0.1, 1.0, false, 0, 0}), Contains("\"Momentum\": out of range; expected a number in [0, 1), got 1"));
-  CHECK_THROWS_WITH(Sgd({0.1, 0, true, 0, 0}), Contains("\"Nesterov\": needs momentum; expected \"Momentum\" > 0, got 0"));
+  CHECK_THROWS_WITH(
+      Sgd({-0.1, 0, false, 0, 0}),
+      Contains("NetTrain option \"LearningRate\": out of range; expected a finite number >= 0, got -0.1"));
+  CHECK_THROWS_WITH(Sgd({0.1, 1.0, false, 0, 0}),
+                    Contains("\"Momentum\": out of range; expected a number in [0, 1), got 1"));
+  CHECK_THROWS_WITH(Sgd({0.1, 0, true, 0, 0}),
+                    Contains("\"Nesterov\": needs momentum; expected \"Momentum\" > 0, got 0"));
   CHECK_THROWS_WITH(Sgd({0.1, 0, false, -1, 0}), Contains("\"L2Regularization\": out of range"));
   CHECK_THROWS_WITH(Sgd({0.1, 0, false, 0, -1}), Contains("\"GradientClipping\": out of range"));
 }
@@ -88,8 +92,11 @@ TEST_CASE("Learning-rate schedules", "[train][train_sgd]") {
   const auto user = LearningRateSchedule::user([](int64_t k, double base) { return base / double(k + 1); });
   CHECK(user.rate(3, 1.0, 0) == 0.25);
   const auto bad = LearningRateSchedule::user([](int64_t, double) { return -1.0; });
-  CHECK_THROWS_WITH(bad.rate(4, 1.0, 0), Contains("NetTrain, step 5: learning-rate function out of range; expected a finite number >= 0, got -1"));
-  CHECK_THROWS_WITH(LearningRateSchedule::step(0, 0.5), Contains("step size out of range; expected an integer >= 1, got 0"));
+  CHECK_THROWS_WITH(
+      bad.rate(4, 1.0, 0),
+      Contains("NetTrain, step 5: learning-rate function out of range; expected a finite number >= 0, got -1"));
+  CHECK_THROWS_WITH(LearningRateSchedule::step(0, 0.5),
+                    Contains("step size out of range; expected an integer >= 1, got 0"));
   CHECK_THROWS_WITH(LearningRateSchedule::user(nullptr), Contains("no function given"));
 }
 
@@ -113,7 +120,8 @@ TEST_CASE("NetTrain on a tiny net equals two SGD steps computed by hand", "[trai
   // Step 1: y = {-1.25, -0.75}, dL/dy = {-2.25, 0.25}, dL/dW = {-2.5, -4.375}, dL/db = -2;
   // with L2 0.01 on W only: W = W - 0.1 (dW + 0.01 W) = {0.7495, -0.5615}; b = 0.25 + 0.1 * 0.5 * 2.
   const Net net = NetChain(
-      {{"lin", LinearLayer({{"Weights", {{0.5, -1.0}}}, {"Biases", {0.25}}, {"L2Factors", {{"Weights", 1}, {"Biases", 0}}}})}});
+      {{"lin", LinearLayer(
+                   {{"Weights", {{0.5, -1.0}}}, {"Biases", {0.25}}, {"L2Factors", {{"Weights", 1}, {"Biases", 0}}}})}});
   const TrainingData data = TrainingData::regression(Array({2, 2}, {1, 2, -1, 0.5}), Array({2, 1}, {1, -1}));
   TrainOptions o;
   o.batch_size = 2;

@@ -1,15 +1,15 @@
 // Shared by the NetTrain tests: a small synthetic image data set and a small CNN.
 #pragma once
 
+#include <unistd.h>
 #include <cstdint>
 #include <filesystem>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "graph/net.h"
-#include "train/dataset.h"
+#include <netkit/core/random.h>
+#include <netkit/graph/net.h>
+#include <netkit/train/dataset.h>
 
 namespace netkit::test {
 
@@ -46,10 +46,10 @@ inline Net small_cnn(const nlohmann::json& bn_options = nlohmann::json::object()
 
 // Every array of a net by path text, for bit comparisons.
 inline std::vector<std::pair<std::string, NetPath>> cnn_arrays() {
-  return {{"conv/Weights", {"conv", "Weights"}}, {"conv/Biases", {"conv", "Biases"}},
-          {"bn/Scaling", {"bn", "Scaling"}},     {"bn/Biases", {"bn", "Biases"}},
+  return {{"conv/Weights", {"conv", "Weights"}},   {"conv/Biases", {"conv", "Biases"}},
+          {"bn/Scaling", {"bn", "Scaling"}},       {"bn/Biases", {"bn", "Biases"}},
           {"bn/MovingMean", {"bn", "MovingMean"}}, {"bn/MovingVariance", {"bn", "MovingVariance"}},
-          {"lin/Weights", {"lin", "Weights"}},   {"lin/Biases", {"lin", "Biases"}}};
+          {"lin/Weights", {"lin", "Weights"}},     {"lin/Biases", {"lin", "Biases"}}};
 }
 
 // A fresh directory under the system's temporary directory, removed when the test ends; the
@@ -58,7 +58,8 @@ struct TempDir {
   std::string path;
   explicit TempDir(const std::string& name)
       : path((std::filesystem::temp_directory_path() /
-              ("netkit-test-" + name + "-" + std::to_string(static_cast<long>(::getpid())))).string()) {
+              ("netkit-test-" + name + "-" + std::to_string(static_cast<long>(::getpid()))))
+                 .string()) {
     std::filesystem::remove_all(path);
   }
   ~TempDir() { std::filesystem::remove_all(path); }

@@ -1,4 +1,4 @@
-#include "train/checkpoint.h"
+#include <netkit/train/checkpoint.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "graph/array_json.h"
+#include <netkit/core/atomic_file.h>
+#include <netkit/core/error.h>
+#include <netkit/graph/array_json.h>
 
 namespace netkit {
 
@@ -71,12 +71,17 @@ nlohmann::json checkpoint_to_json(const Checkpoint& c) {
           {"step", c.step},
           {"round", c.round},
           {"position", c.position},
-          {"shuffle_state", {{"s", {s.s[0], s.s[1], s.s[2], s.s[3]}}, {"has_spare", s.has_spare}, {"spare_bits", bits_of(s.spare)}}},
+          {"shuffle_state",
+           {{"s", {s.s[0], s.s[1], s.s[2], s.s[3]}}, {"has_spare", s.has_spare}, {"spare_bits", bits_of(s.spare)}}},
           {"state", state_to_json(c.state)},
           {"optimizer", {{"steps", c.optimizer_steps}, {"momentum", arrays_to_json(c.momentum)}}},
           {"results",
-           {{"batch_losses", c.batch_losses}, {"rounds", rounds}, {"best_round", c.best_round},
-            {"best", c.best ? state_to_json(*c.best) : nlohmann::json()}, {"examples", c.examples}, {"seconds", c.seconds},
+           {{"batch_losses", c.batch_losses},
+            {"rounds", rounds},
+            {"best_round", c.best_round},
+            {"best", c.best ? state_to_json(*c.best) : nlohmann::json()},
+            {"examples", c.examples},
+            {"seconds", c.seconds},
             {"round_accuracy", {{"correct", c.round_accuracy.correct}, {"positions", c.round_accuracy.positions}}}}},
           {"net", c.net}};
 }
@@ -153,7 +158,8 @@ std::string write_checkpoint(const std::string& directory, const Checkpoint& c, 
 
 Checkpoint read_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw OptionError("NetTrain, checkpoint " + in_quotes(path), "cannot be opened", "a readable file", "no such file");
+  if (!in)
+    throw OptionError("NetTrain, checkpoint " + in_quotes(path), "cannot be opened", "a readable file", "no such file");
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json j;

@@ -22,10 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "core/random.h"
-#include "train/net_state.h"
-#include "train/results.h"
+#include <netkit/core/array.h>
+#include <netkit/core/random.h>
+#include <netkit/train/net_state.h>
+#include <netkit/train/results.h>
 
 namespace netkit {
 
@@ -44,9 +44,9 @@ struct CheckpointOptions {
 
 struct Checkpoint {
   uint64_t seed = 0;
-  int64_t step = 0;       // optimisation steps done
-  int64_t round = 0;      // 0-based round in progress
-  int64_t position = 0;   // batches of that round done
+  int64_t step = 0;      // optimisation steps done
+  int64_t round = 0;     // 0-based round in progress
+  int64_t position = 0;  // batches of that round done
   // The shuffling generator at the start of `round` (a round-end checkpoint is the next round's start).
   Random::State shuffle_state{};
   NetState state;

@@ -1,10 +1,10 @@
-#include "train/dataset.h"
+#include <netkit/train/dataset.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -14,7 +14,8 @@ Shape example_shape(const Array& a) { return Shape(std::vector<int64_t>(a.dims()
 
 }  // namespace
 
-TrainingData::TrainingData(std::map<std::string, Array> ports, TargetKind kind) : ports_(std::move(ports)), kind_(kind) {
+TrainingData::TrainingData(std::map<std::string, Array> ports, TargetKind kind)
+    : ports_(std::move(ports)), kind_(kind) {
   std::string first;
   for (const auto& [name, a] : ports_) {
     const std::string where = "NetTrain, data port " + in_quotes(name);
@@ -59,7 +60,8 @@ const Array& TrainingData::port(const std::string& name) const {
 std::map<std::string, Array> TrainingData::batch(const std::vector<int64_t>& indices) const {
   for (size_t i = 0; i < indices.size(); ++i)
     if (indices[i] < 0 || indices[i] >= size_)
-      throw TrainingError("NetTrain, data", "example index out of range", "an index from 0 to " + std::to_string(size_ - 1),
+      throw TrainingError("NetTrain, data", "example index out of range",
+                          "an index from 0 to " + std::to_string(size_ - 1),
                           std::to_string(indices[i]) + " at position " + std::to_string(i));
   std::map<std::string, Array> out;
   const int64_t n = static_cast<int64_t>(indices.size());
@@ -130,7 +132,8 @@ void check_batch(const std::map<std::string, Shape>& shapes, const std::map<std:
                           a.rank() < 1 ? std::string("an array of rank 0") : std::to_string(a.dims()[0]));
     const Shape got = example_shape(a);
     if (got != shape)
-      throw TrainingError(at, "wrong example shape in a batch", "examples of shape " + shape.to_string() + " (as declared)",
+      throw TrainingError(at, "wrong example shape in a batch",
+                          "examples of shape " + shape.to_string() + " (as declared)",
                           "examples of shape " + got.to_string());
   }
 }

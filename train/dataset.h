@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/array.h"
-#include "core/random.h"
-#include "core/shape.h"
+#include <netkit/core/array.h>
+#include <netkit/core/random.h>
+#include <netkit/core/shape.h>
 
 namespace netkit {
 

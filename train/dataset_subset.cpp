@@ -1,6 +1,6 @@
-#include "train/dataset_subset.h"
+#include <netkit/train/dataset_subset.h>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -9,9 +9,10 @@ namespace {
 void check_indices(const std::vector<int64_t>& indices, int64_t size, const std::string& where) {
   for (size_t i = 0; i < indices.size(); ++i)
     if (indices[i] < 0 || indices[i] >= size)
-      throw TrainingError(where, "example index out of range",
-                          size > 0 ? "an index from 0 to " + std::to_string(size - 1) : std::string("no index (no examples)"),
-                          std::to_string(indices[i]) + " at position " + std::to_string(i));
+      throw TrainingError(
+          where, "example index out of range",
+          size > 0 ? "an index from 0 to " + std::to_string(size - 1) : std::string("no index (no examples)"),
+          std::to_string(indices[i]) + " at position " + std::to_string(i));
 }
 
 }  // namespace

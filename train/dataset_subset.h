@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "train/dataset.h"
+#include <netkit/train/dataset.h>
 
 namespace netkit {
 

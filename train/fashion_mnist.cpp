@@ -1,4 +1,4 @@
-#include "train/fashion_mnist.h"
+#include <netkit/train/fashion_mnist.h>
 
 #include <array>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "train/idx.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/train/idx.h>
 
 namespace netkit {
 
@@ -116,8 +116,8 @@ LabeledImages read_labeled_images(const std::string& images_path, const std::str
 
 FashionMnist load_fashion_mnist(const FashionMnistOptions& options) {
   FashionMnist out;
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                           "t10k-labels-idx1-ubyte"})
+  for (const char* name :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
     out.files.push_back(find_idx_file(options.directory, name));
   // Both splits at once (decompression is single-threaded); the training split's error first.
   RawSplit splits[2];

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
+#include <netkit/core/array.h>
 
 namespace netkit {
 

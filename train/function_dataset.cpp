@@ -1,6 +1,6 @@
-#include "train/function_dataset.h"
+#include <netkit/train/function_dataset.h>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -9,7 +9,8 @@ FunctionDataset::FunctionDataset(int64_t size, TargetKind kind, std::map<std::st
     : size_(size), kind_(kind), shapes_(std::move(example_shapes)), function_(std::move(function)) {
   const std::string where = "FunctionDataset";
   if (size_ < 0) throw TrainingError(where, "negative size", "a number of examples >= 0", std::to_string(size_));
-  if (!function_) throw TrainingError(where, "no batch function", "a function of the example indices", "an empty function");
+  if (!function_)
+    throw TrainingError(where, "no batch function", "a function of the example indices", "an empty function");
   if (shapes_.empty()) throw TrainingError(where, "no ports", "at least one port with its example shape", "none");
   for (const auto& [name, shape] : shapes_) {
     if (!shape.known())

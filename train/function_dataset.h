@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "train/dataset.h"
+#include <netkit/train/dataset.h>
 
 namespace netkit {
 

@@ -1,4 +1,4 @@
-#include "train/idx.h"
+#include <netkit/train/idx.h>
 
 #include <zlib.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <system_error>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -74,7 +74,8 @@ class Source {
     std::fclose(file_);
     file_ = nullptr;
     // 15 + 16: the largest window, gzip wrapper only.
-    if (inflateInit2(&z_, 15 + 16) != Z_OK) throw FormatError(path_, "cannot start zlib", "zlib to initialise", "an error");
+    if (inflateInit2(&z_, 15 + 16) != Z_OK)
+      throw FormatError(path_, "cannot start zlib", "zlib to initialise", "an error");
     z_open_ = true;
   }
   ~Source() {
@@ -168,7 +169,8 @@ class Source {
     const unsigned char* next = z_.next_in;
     const bool gzip_follows = file_size_ - at_byte >= 2 && next[0] == 0x1F && next[1] == 0x8B;
     if (!gzip_follows)
-      throw FormatError(path_, "trailing bytes after the gzip stream at compressed byte offset " + std::to_string(at_byte),
+      throw FormatError(path_,
+                        "trailing bytes after the gzip stream at compressed byte offset " + std::to_string(at_byte),
                         "the file to end at byte offset " + std::to_string(at_byte),
                         std::to_string(file_size_ - at_byte) + " more bytes");
     inflateReset(&z_);
@@ -217,12 +219,18 @@ void to_host_order(std::vector<unsigned char>& bytes, int64_t element_size) {
 
 std::string idx_type_name(IdxType type) {
   switch (type) {
-    case IdxType::UInt8: return "uint8 (0x08)";
-    case IdxType::Int8: return "int8 (0x09)";
-    case IdxType::Int16: return "int16 (0x0B)";
-    case IdxType::Int32: return "int32 (0x0C)";
-    case IdxType::Float32: return "float32 (0x0D)";
-    case IdxType::Float64: return "float64 (0x0E)";
+    case IdxType::UInt8:
+      return "uint8 (0x08)";
+    case IdxType::Int8:
+      return "int8 (0x09)";
+    case IdxType::Int16:
+      return "int16 (0x0B)";
+    case IdxType::Int32:
+      return "int32 (0x0C)";
+    case IdxType::Float32:
+      return "float32 (0x0D)";
+    case IdxType::Float64:
+      return "float64 (0x0E)";
   }
   return "type " + hex_byte(static_cast<unsigned char>(type));
 }
@@ -230,11 +238,15 @@ std::string idx_type_name(IdxType type) {
 int64_t idx_type_size(IdxType type) {
   switch (type) {
     case IdxType::UInt8:
-    case IdxType::Int8: return 1;
-    case IdxType::Int16: return 2;
+    case IdxType::Int8:
+      return 1;
+    case IdxType::Int16:
+      return 2;
     case IdxType::Int32:
-    case IdxType::Float32: return 4;
-    case IdxType::Float64: return 8;
+    case IdxType::Float32:
+      return 4;
+    case IdxType::Float64:
+      return 8;
   }
   return 1;
 }
@@ -252,12 +264,30 @@ int64_t IdxData::file_offset(int64_t element) const {
 double IdxData::value(int64_t element) const {
   const unsigned char* e = bytes.data() + element * idx_type_size(type);
   switch (type) {
-    case IdxType::UInt8: return *e;
-    case IdxType::Int8: return static_cast<signed char>(*e);
-    case IdxType::Int16: { int16_t v; std::memcpy(&v, e, 2); return v; }
-    case IdxType::Int32: { int32_t v; std::memcpy(&v, e, 4); return v; }
-    case IdxType::Float32: { float v; std::memcpy(&v, e, 4); return v; }
-    case IdxType::Float64: { double v; std::memcpy(&v, e, 8); return v; }
+    case IdxType::UInt8:
+      return *e;
+    case IdxType::Int8:
+      return static_cast<signed char>(*e);
+    case IdxType::Int16: {
+      int16_t v;
+      std::memcpy(&v, e, 2);
+      return v;
+    }
+    case IdxType::Int32: {
+      int32_t v;
+      std::memcpy(&v, e, 4);
+      return v;
+    }
+    case IdxType::Float32: {
+      float v;
+      std::memcpy(&v, e, 4);
+      return v;
+    }
+    case IdxType::Float64: {
+      double v;
+      std::memcpy(&v, e, 8);
+      return v;
+    }
   }
   return 0;
 }
@@ -311,8 +341,9 @@ IdxData read_idx(const std::string& path, const IdxReadOptions& options) {
 
   // Check the size before allocating.
   if (!source.compressed() && source.file_size() < total)
-    throw FormatError(path, "truncated: file ends at byte offset " + std::to_string(source.file_size()) + " inside " + data_of,
-                      std::to_string(total) + " bytes", std::to_string(source.file_size()));
+    throw FormatError(
+        path, "truncated: file ends at byte offset " + std::to_string(source.file_size()) + " inside " + data_of,
+        std::to_string(total) + " bytes", std::to_string(source.file_size()));
   if (!source.compressed() && source.file_size() > total)
     throw FormatError(path, "trailing bytes after " + data_of + " at byte offset " + std::to_string(total),
                       "the data to end at byte offset " + std::to_string(total),
@@ -356,7 +387,8 @@ Array idx_to_array(const IdxData& data) {
 }
 
 void require_idx_type(const IdxData& data, IdxType type) {
-  if (data.type != type) throw FormatError(data.path, "wrong IDX element type", idx_type_name(type), idx_type_name(data.type));
+  if (data.type != type)
+    throw FormatError(data.path, "wrong IDX element type", idx_type_name(type), idx_type_name(data.type));
 }
 
 void require_idx_dims(const IdxData& data, const std::vector<int64_t>& dims) {

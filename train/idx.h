@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
+#include <netkit/core/array.h>
 
 namespace netkit {
 

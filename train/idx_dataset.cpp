@@ -1,4 +1,4 @@
-#include "train/idx_dataset.h"
+#include <netkit/train/idx_dataset.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/error.h"
-#include "train/idx.h"
+#include <netkit/core/error.h>
+#include <netkit/train/idx.h>
 
 namespace netkit {
 
@@ -55,7 +55,8 @@ IdxData read_header(int file, const std::string& path, const std::vector<int64_t
     throw FormatError(path, "file ends inside the IDX header at byte offset " + std::to_string(got),
                       "at least 4 header bytes", std::to_string(got));
   if (head[0] != 0 || head[1] != 0)
-    throw FormatError(path, "not an IDX file: bad magic number at byte offset 0", "0x00 0x00 then a type code and a rank",
+    throw FormatError(path, "not an IDX file: bad magic number at byte offset 0",
+                      "0x00 0x00 then a type code and a rank",
                       hex(head[0]) + " " + hex(head[1]) + " " + hex(head[2]) + " " + hex(head[3]));
   if (head[2] != static_cast<unsigned char>(IdxType::UInt8))
     throw FormatError(path, "wrong IDX element type", idx_type_name(IdxType::UInt8), "type code " + hex(head[2]));
@@ -80,12 +81,14 @@ IdxData read_header(int file, const std::string& path, const std::vector<int64_t
   if (::fstat(file, &st) != 0) throw FormatError(path, "cannot be read", "a readable file", std::strerror(errno));
   const int64_t total = data_offset + bytes, size = static_cast<int64_t>(st.st_size);
   if (size < total)
-    throw FormatError(path, "truncated: file ends at byte offset " + std::to_string(size) + " inside the uint8 data of dimensions " +
-                          dims_to_string(out.dims),
+    throw FormatError(path,
+                      "truncated: file ends at byte offset " + std::to_string(size) +
+                          " inside the uint8 data of dimensions " + dims_to_string(out.dims),
                       std::to_string(total) + " bytes", std::to_string(size));
   if (size > total)
     throw FormatError(path, "trailing bytes after the data at byte offset " + std::to_string(total),
-                      "the data to end at byte offset " + std::to_string(total), std::to_string(size - total) + " more bytes");
+                      "the data to end at byte offset " + std::to_string(total),
+                      std::to_string(size - total) + " more bytes");
   return out;
 }
 
@@ -99,8 +102,7 @@ IdxDataset::IdxDataset(const std::string& images_path, const std::string& labels
   require_idx_type(labels, IdxType::UInt8);
   require_idx_dims(labels, {kUnknownDim});
   file_ = ::open(images_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file_ < 0)
-    throw OptionError(images_path, "cannot be opened", "a readable IDX file", std::strerror(errno));
+  if (file_ < 0) throw OptionError(images_path, "cannot be opened", "a readable IDX file", std::strerror(errno));
   try {
     const IdxData images = read_header(file_, images_path, {kUnknownDim, kUnknownDim, kUnknownDim}, data_offset_);
     if (labels.dims[0] != images.dims[0])

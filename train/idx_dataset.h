@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "train/dataset.h"
+#include <netkit/train/dataset.h>
 
 namespace netkit {
 
@@ -42,7 +42,7 @@ class IdxDataset : public Dataset {
 
  private:
   std::string images_path_;
-  int file_ = -1;          // the images file, open for reading
+  int file_ = -1;            // the images file, open for reading
   int64_t data_offset_ = 0;  // byte offset of the first pixel
   int64_t rows_ = 0, columns_ = 0;
   std::vector<unsigned char> labels_;

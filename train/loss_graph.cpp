@@ -1,11 +1,11 @@
-#include "train/loss_graph.h"
+#include <netkit/train/loss_graph.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
-#include "graph/plan.h"
-#include "layers/option_reader.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/plan.h>
+#include <netkit/layers/option_reader.h>
 
 namespace netkit {
 
@@ -56,8 +56,8 @@ TrainingGraph make_training_graph(const Net& net, const std::optional<Net>& loss
       throw TrainingError("NetTrain, net", "no loss to train with",
                           "a net ending in Softmax with class-index targets, array targets, a \"Loss\" option, or "
                           "an output port \"Loss\"",
-                          "a net ending in " + last + (targets == TargetKind::ClassIndex ? " with class-index targets"
-                                                                                        : " without targets"));
+                          "a net ending in " + last +
+                              (targets == TargetKind::ClassIndex ? " with class-index targets" : " without targets"));
     }
   } else {
     classification = targets == TargetKind::ClassIndex && last == "Softmax";

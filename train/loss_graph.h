@@ -17,14 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "graph/net.h"
-#include "train/dataset.h"
+#include <netkit/graph/net.h>
+#include <netkit/train/dataset.h>
 
 namespace netkit {
 
 struct TrainingGraph {
-  Net net;                // outputs "Loss" (one number per example)
-  size_t depth = 0;       // 1 when the user's net is node "net" of `net`, 0 when it is `net`
+  Net net;                      // outputs "Loss" (one number per example)
+  size_t depth = 0;             // 1 when the user's net is node "net" of `net`, 0 when it is `net`
   bool classification = false;  // class-index targets: accuracy can be measured
   int64_t classes = 0;          // the net's class count (the output's last dimension)
   std::string output_port;      // the user net's output port (for the evaluation graph)

@@ -1,9 +1,9 @@
-#include "train/lr_schedule.h"
+#include <netkit/train/lr_schedule.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 
@@ -44,7 +44,8 @@ void LearningRateSchedule::validate() const {
                       std::to_string(total_steps));
   if (kind == Kind::Cosine && !(std::isfinite(minimum) && minimum >= 0))
     throw OptionError(where, "minimum out of range", "a finite number >= 0", number_text(minimum));
-  if (kind == Kind::User && !function) throw OptionError(where, "no function given", "a function of (step, base)", "none");
+  if (kind == Kind::User && !function)
+    throw OptionError(where, "no function given", "a function of (step, base)", "none");
 }
 
 double LearningRateSchedule::rate(int64_t k, double base, int64_t run_steps) const {

@@ -15,10 +15,10 @@ namespace netkit {
 struct LearningRateSchedule {
   enum class Kind { Constant, Step, Cosine, User };
   Kind kind = Kind::Constant;
-  int64_t step_size = 1;     // Step
-  double gamma = 0.1;        // Step
-  int64_t total_steps = 0;   // Cosine (0: the run's step count)
-  double minimum = 0.0;      // Cosine
+  int64_t step_size = 1;                                      // Step
+  double gamma = 0.1;                                         // Step
+  int64_t total_steps = 0;                                    // Cosine (0: the run's step count)
+  double minimum = 0.0;                                       // Cosine
   std::function<double(int64_t step, double base)> function;  // User
 
   static LearningRateSchedule constant() { return {}; }

@@ -1,9 +1,9 @@
-#include "train/multiplier_rules.h"
+#include <netkit/train/multiplier_rules.h>
 
 #include <cmath>
 
-#include "core/error.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/plan.h>
 
 namespace netkit {
 
@@ -41,8 +41,9 @@ bool rule_matches(const NetPath& path, const std::vector<std::string>& names, co
 
 }  // namespace
 
-std::optional<double> resolve_multiplier(const std::vector<MultiplierRule>& rules, const std::vector<std::string>& names,
-                                         const std::vector<size_t>& indices, const std::string& array) {
+std::optional<double> resolve_multiplier(const std::vector<MultiplierRule>& rules,
+                                         const std::vector<std::string>& names, const std::vector<size_t>& indices,
+                                         const std::string& array) {
   for (const auto& rule : rules)
     if (rule_matches(rule.path, names, indices, array)) return rule.multiplier;
   return std::nullopt;

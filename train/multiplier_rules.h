@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 namespace netkit {
 
@@ -29,8 +29,9 @@ std::string rule_text(const NetPath& path);
 
 // The first rule matching array `array` of the layer whose node names and (0-based) indices
 // from the user's net down are `names` / `indices`; nullopt when none matches.
-std::optional<double> resolve_multiplier(const std::vector<MultiplierRule>& rules, const std::vector<std::string>& names,
-                                         const std::vector<size_t>& indices, const std::string& array);
+std::optional<double> resolve_multiplier(const std::vector<MultiplierRule>& rules,
+                                         const std::vector<std::string>& names, const std::vector<size_t>& indices,
+                                         const std::string& array);
 
 // Writes the resolved multipliers into the layers of `net`, whose user net sits `depth` levels
 // down (0: `net` is the user's net; 1: it is node `net` of a training graph). Throws OptionError

@@ -1,7 +1,7 @@
-#include "train/net_state.h"
+#include <netkit/train/net_state.h>
 
-#include "core/error.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/plan.h>
 
 namespace netkit {
 
@@ -43,7 +43,8 @@ void restore_state(Executor& executor, Net& net, const NetState& state, const st
 void copy_arrays_into(const Net& graph, size_t depth, Net& user) {
   for (const PlanStep& step : graph.plan().steps) {
     if (step.node_indices.size() <= depth) continue;  // the loss layer of a training graph
-    const std::vector<size_t> at(step.node_indices.begin() + static_cast<std::ptrdiff_t>(depth), step.node_indices.end());
+    const std::vector<size_t> at(step.node_indices.begin() + static_cast<std::ptrdiff_t>(depth),
+                                 step.node_indices.end());
     if (depth > 0 && step.node_indices[0] != 0) continue;  // not inside the user's net
     const LayerNet& from = graph.node_at(step.node_indices).layer();
     LayerNet& to = user.node_at(at).layer();

@@ -8,9 +8,9 @@
 #include <map>
 #include <string>
 
-#include "core/array.h"
-#include "graph/executor.h"
-#include "graph/net.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net.h>
 
 namespace netkit {
 

@@ -1,4 +1,4 @@
-#include "train/net_train.h"
+#include <netkit/train/net_train.h>
 
 #include <chrono>
 #include <cmath>
@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "graph/executor.h"
-#include "graph/net_json.h"
-#include "train/dataset_subset.h"
-#include "train/loss_graph.h"
-#include "train/net_state.h"
-#include "train/population_statistics.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/executor.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/train/dataset_subset.h>
+#include <netkit/train/loss_graph.h>
+#include <netkit/train/net_state.h>
+#include <netkit/train/population_statistics.h>
 
 namespace netkit {
 
@@ -129,7 +129,8 @@ void validate(const TrainOptions& o) {
   need(o.batch_size >= 1, "BatchSize", "an integer >= 1", std::to_string(o.batch_size));
   need(o.max_steps >= 0, "MaxTrainingSteps", "an integer >= 0 (0: use rounds)", std::to_string(o.max_steps));
   need(o.max_steps > 0 || o.rounds >= 1, "MaxTrainingRounds", "an integer >= 1", std::to_string(o.rounds));
-  need(std::isfinite(o.time_limit) && o.time_limit >= 0, "TimeGoal", "seconds >= 0 (0: none)", number_text(o.time_limit));
+  need(std::isfinite(o.time_limit) && o.time_limit >= 0, "TimeGoal", "seconds >= 0 (0: none)",
+       number_text(o.time_limit));
   need(o.validation_fraction >= 0 && o.validation_fraction < 1, "ValidationSet", "a held-out fraction in [0, 1)",
        number_text(o.validation_fraction));
   if (o.validation_fraction > 0 && o.validation_data)
@@ -137,7 +138,8 @@ void validate(const TrainOptions& o) {
                       "both");
   need(o.checkpoints.keep >= 1, "CheckpointKeep", "an integer >= 1", std::to_string(o.checkpoints.keep));
   need(o.checkpoints.every_batches >= 0 && o.checkpoints.every_rounds >= 0, "CheckpointEvery", "integers >= 0",
-       std::to_string(o.checkpoints.every_batches) + " batches, " + std::to_string(o.checkpoints.every_rounds) + " rounds");
+       std::to_string(o.checkpoints.every_batches) + " batches, " + std::to_string(o.checkpoints.every_rounds) +
+           " rounds");
   validate(o.sgd);
   o.schedule.validate();
 }
@@ -145,7 +147,8 @@ void validate(const TrainOptions& o) {
 TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptions& o) {
   const auto start = Clock::now();
   validate(o);
-  if (all_data.empty()) throw TrainingError("NetTrain, training data", "no examples", "at least one example", "0 examples");
+  if (all_data.empty())
+    throw TrainingError("NetTrain, training data", "no examples", "at least one example", "0 examples");
   std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>> split_indices;  // (kept, held out)
   if (o.validation_fraction > 0) split_indices = held_out_indices(all_data.size(), o.validation_fraction, o.seed);
 
@@ -213,9 +216,8 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
       const std::string where = "NetTrain, step " + std::to_string(run.step + 1) + " (round " +
                                 std::to_string(run.round + 1) + ", batch " + std::to_string(run.position + 1) + ")";
       const auto batch = load_batch(data, order, begin, end, where);
-      const auto out = with_location(where, [&] {
-        return executor.forward(batch, Mode::Train, true, forward_seed(o.seed, run.step));
-      });
+      const auto out = with_location(
+          where, [&] { return executor.forward(batch, Mode::Train, true, forward_seed(o.seed, run.step)); });
       const Array& loss_out = out.at("Loss");
       const double loss = total_loss(loss_out) / static_cast<double>(b);
       if (!std::isfinite(loss))
@@ -224,7 +226,9 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
                                 " completed steps; no checkpoint was written for this step. Lower the learning rate "
                                 "or check the data");
       if (train_with_output) count_correct(out.at("Output"), batch.at("Target"), g.classes, run.round_accuracy);
-      with_location(where, [&] { executor.backward({{"Loss", Array::filled(loss_out.dims(), 1.0f / static_cast<float>(b))}}); });
+      with_location(where, [&] {
+        executor.backward({{"Loss", Array::filled(loss_out.dims(), 1.0f / static_cast<float>(b))}});
+      });
       const double lr = o.schedule.rate(run.step, o.sgd.learning_rate, total);
       const std::vector<ArrayRef> refs = executor.array_refs(train_net);
       require_finite_gradients(refs, where);
@@ -241,8 +245,10 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
         p.batches_per_round = per_round, p.loss = loss, p.learning_rate = lr, p.seconds = seconds_since(start);
         if (!o.progress(p)) stop = true, stop_reason = "stopped by the callback";
       }
-      if (checkpoints && o.checkpoints.every_batches > 0 && run.step % o.checkpoints.every_batches == 0) save_checkpoint();
-      if (o.time_limit > 0 && prior_seconds + seconds_since(start) >= o.time_limit) stop = true, stop_reason = "time limit";
+      if (checkpoints && o.checkpoints.every_batches > 0 && run.step % o.checkpoints.every_batches == 0)
+        save_checkpoint();
+      if (o.time_limit > 0 && prior_seconds + seconds_since(start) >= o.time_limit)
+        stop = true, stop_reason = "time limit";
     }
     training_seconds += seconds_since(round_start);
     if (run.position < per_round) break;  // a step limit or a stop inside the round
@@ -264,7 +270,8 @@ TrainResults net_train(const Net& net, const Dataset& all_data, const TrainOptio
                                         "NetTrain, validation after round " + std::to_string(record.round));
       record.validation_loss = e.loss;
       record.validation_accuracy = e.accuracy;
-      if (o.keep_best_net && (run.best_round == 0 || e.loss < run.rounds[static_cast<size_t>(run.best_round - 1)].validation_loss.value())) {
+      if (o.keep_best_net && (run.best_round == 0 ||
+                              e.loss < run.rounds[static_cast<size_t>(run.best_round - 1)].validation_loss.value())) {
         run.best_round = record.round;
         run.best = snapshot_state(executor, train_net);
       }

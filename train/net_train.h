@@ -28,34 +28,34 @@
 #include <string>
 #include <vector>
 
-#include "graph/net.h"
-#include "train/checkpoint.h"
-#include "train/dataset.h"
-#include "train/lr_schedule.h"
-#include "train/multiplier_rules.h"
-#include "train/results.h"
-#include "train/sgd.h"
+#include <netkit/graph/net.h>
+#include <netkit/train/checkpoint.h>
+#include <netkit/train/dataset.h>
+#include <netkit/train/lr_schedule.h>
+#include <netkit/train/multiplier_rules.h>
+#include <netkit/train/results.h>
+#include <netkit/train/sgd.h>
 
 namespace netkit {
 
 struct TrainOptions {
-  int64_t batch_size = 64;     // >= 1
-  int64_t rounds = 1;          // epochs, >= 1 (ignored when max_steps > 0)
-  int64_t max_steps = 0;       // > 0: train this many optimisation steps instead of `rounds`
-  double time_limit = 0;       // seconds, > 0: stop after the first step past the limit
-  uint64_t seed = 0;           // initialization, shuffling, Dropout, held-out split
-  bool shuffle = true;         // false: every round takes the examples in their order
+  int64_t batch_size = 64;  // >= 1
+  int64_t rounds = 1;       // epochs, >= 1 (ignored when max_steps > 0)
+  int64_t max_steps = 0;    // > 0: train this many optimisation steps instead of `rounds`
+  double time_limit = 0;    // seconds, > 0: stop after the first step past the limit
+  uint64_t seed = 0;        // initialization, shuffling, Dropout, held-out split
+  bool shuffle = true;      // false: every round takes the examples in their order
   SgdOptions sgd;
   LearningRateSchedule schedule;
   std::vector<MultiplierRule> learning_rate_multipliers;
-  std::optional<Net> loss;     // a loss net (ports "Input" [, "Target"] -> "Loss"); see loss_graph.h
+  std::optional<Net> loss;  // a loss net (ports "Input" [, "Target"] -> "Loss"); see loss_graph.h
   // Validation, evaluated in Test mode after every round: given data, or a held-out fraction of
   // the training data (seeded; the rest is trained on; a view, nothing is copied). Any Dataset:
   //   o.validation_data = std::make_shared<TrainingData>(TrainingData::classification(x, classes));
   // shared, so that options stay copyable and the data outlives every run that uses them.
   std::shared_ptr<const Dataset> validation_data;
   double validation_fraction = 0;
-  bool keep_best_net = false;        // TrainResults::best_net by validation loss
+  bool keep_best_net = false;  // TrainResults::best_net by validation loss
   // Classification: accuracy over each round's batches. Training then runs the graph that also
   // outputs the class probabilities; the loss still reads the logits and the probabilities get no
   // backward pass, so the trained arrays are the same bits either way.

@@ -1,8 +1,8 @@
-#include "train/population_statistics.h"
+#include <netkit/train/population_statistics.h>
 
-#include "core/error.h"
-#include "graph/plan.h"
-#include "layers/kernels/batch_norm.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/plan.h>
+#include <netkit/layers/kernels/batch_norm.h>
 
 namespace netkit {
 
@@ -14,8 +14,8 @@ std::map<std::string, Shape> port_shapes(const Net& net, const Dataset& data) {
   for (const std::string& port : net.input_ports()) {
     const auto it = all.find(port);
     if (it == all.end())
-      throw TrainingError("training data", "no data for port " + in_quotes(port), "data for every input port of the net",
-                          "none for " + in_quotes(port));
+      throw TrainingError("training data", "no data for port " + in_quotes(port),
+                          "data for every input port of the net", "none for " + in_quotes(port));
     shapes[port] = it->second;
   }
   return shapes;
@@ -34,7 +34,8 @@ std::vector<Array> run_until(const Net& net, const Plan& plan, size_t until, con
                              int64_t n, std::vector<const float*>& data) {
   std::vector<Array> values(plan.values.size());
   data.assign(plan.values.size(), nullptr);
-  for (size_t i = 0; i < plan.input_names.size(); ++i) data[plan.input_values[i]] = batch.at(plan.input_names[i]).data();
+  for (size_t i = 0; i < plan.input_names.size(); ++i)
+    data[plan.input_values[i]] = batch.at(plan.input_names[i]).data();
   for (size_t s = 0; s < until; ++s) {
     const PlanStep& step = plan.steps[s];
     ForwardArgs a;
@@ -50,8 +51,10 @@ std::vector<Array> run_until(const Net& net, const Plan& plan, size_t until, con
     }
     std::vector<Array> saved;
     for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved) saved.emplace_back(d.shape);
-      else a.params.push_back(param_data(net, step, d.name));
+      if (d.role == ArrayRole::Saved)
+        saved.emplace_back(d.shape);
+      else
+        a.params.push_back(param_data(net, step, d.name));
     }
     for (auto& sv : saved) a.saved.push_back(sv.data());
     with_location(step.where, [&] { step.layer->forward(a); });

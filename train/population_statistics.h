@@ -16,9 +16,9 @@
 #include <map>
 #include <string>
 
-#include "core/array.h"
-#include "graph/net.h"
-#include "train/dataset.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/net.h>
+#include <netkit/train/dataset.h>
 
 namespace netkit {
 
@@ -33,7 +33,6 @@ struct ChannelMoments {
   std::vector<double> mean, variance;
   double count = 0;  // values per channel
 };
-ChannelMoments input_moments(const Net& net, size_t step, bool interleaving, const Dataset& data,
-                             int64_t batch_size);
+ChannelMoments input_moments(const Net& net, size_t step, bool interleaving, const Dataset& data, int64_t batch_size);
 
 }  // namespace netkit

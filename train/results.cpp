@@ -1,6 +1,6 @@
-#include "train/results.h"
+#include <netkit/train/results.h>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit {
 

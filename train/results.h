@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 namespace netkit {
 
@@ -24,9 +24,9 @@ struct Accuracy {
 };
 
 struct RoundRecord {
-  int64_t round = 0;         // 1-based
-  int64_t steps = 0;         // optimisation steps done by the end of the round
-  double training_loss = 0;  // mean of the round's batch losses (Train mode, as measured while training)
+  int64_t round = 0;                        // 1-based
+  int64_t steps = 0;                        // optimisation steps done by the end of the round
+  double training_loss = 0;                 // mean of the round's batch losses (Train mode, as measured while training)
   std::optional<double> training_accuracy;  // over the round's batches, when measured
   std::optional<double> validation_loss;    // Test mode, whole validation set
   std::optional<double> validation_accuracy;
@@ -35,7 +35,7 @@ struct RoundRecord {
 
 struct TrainResults {
   explicit TrainResults(Net trained) : net(std::move(trained)) {}
-  Net net;  // the trained net (the user's net with trained arrays; no loss attached)
+  Net net;                           // the trained net (the user's net with trained arrays; no loss attached)
   std::vector<double> batch_losses;  // one per optimisation step, in order
   std::vector<RoundRecord> rounds;   // completed rounds
   std::optional<Net> best_net;       // the net after the round with the lowest validation loss
@@ -53,14 +53,14 @@ struct TrainResults {
 struct Progress {
   enum class Event { Batch, Round };
   Event event = Event::Batch;
-  int64_t step = 0;              // optimisation steps done
-  int64_t total_steps = 0;       // planned
-  int64_t round = 0;             // 1-based
-  int64_t batch = 0;             // 1-based within the round
+  int64_t step = 0;         // optimisation steps done
+  int64_t total_steps = 0;  // planned
+  int64_t round = 0;        // 1-based
+  int64_t batch = 0;        // 1-based within the round
   int64_t batches_per_round = 0;
-  double loss = 0;               // this batch's loss (Batch) or the round's training loss (Round)
-  double learning_rate = 0;      // of this step
-  double seconds = 0;            // since the start of this call
+  double loss = 0;                          // this batch's loss (Batch) or the round's training loss (Round)
+  double learning_rate = 0;                 // of this step
+  double seconds = 0;                       // since the start of this call
   std::optional<RoundRecord> round_record;  // for Round events
 };
 

@@ -1,10 +1,10 @@
-#include "train/sgd.h"
+#include <netkit/train/sgd.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
-#include "core/parallel.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
 
 namespace netkit {
 

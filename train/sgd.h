@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "graph/executor.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/executor.h>
 
 namespace netkit {
 

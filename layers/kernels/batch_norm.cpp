@@ -1,4 +1,4 @@
-#include "layers/kernels/batch_norm.h"
+#include <netkit/layers/kernels/batch_norm.h>
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/parallel.h"
-#include "layers/kernels/batch_norm_loops.h"
-
+#include <netkit/core/parallel.h>
+#include <netkit/layers/kernels/batch_norm_loops.h>
 
 namespace netkit::kernels {
 
@@ -35,7 +34,6 @@ Chunks chunks_of(const BnLayout& l) {
   return {rows, (l.outer + rows - 1) / rows};
 }
 
-
 // Vectors (inner 1) with many channels and a moderate batch, such as (256, 1024): fixed blocks
 // of whole columns, each summed down all rows by one thread, so there are no per-chunk partial
 // sums to write and combine, and every pass over a block (about 256 KiB) finds it in L2. Each
@@ -48,7 +46,8 @@ struct ColumnBlocks {
 };
 
 std::optional<ColumnBlocks> column_blocks(const BnLayout& l) {
-  if (l.inner != 1 || l.channels < 2 * kMinBlockColumns || l.outer * kMinBlockColumns > kBlockFloats) return std::nullopt;
+  if (l.inner != 1 || l.channels < 2 * kMinBlockColumns || l.outer * kMinBlockColumns > kBlockFloats)
+    return std::nullopt;
   const int64_t width = std::min(l.channels, (kBlockFloats / std::max<int64_t>(l.outer, 1)) / 16 * 16);
   return ColumnBlocks{width, (l.channels + width - 1) / width};
 }
@@ -102,8 +101,8 @@ void chunked_channel_sums(const BnLayout& l, int parts, ChunkSums&& chunk_sums, 
 void short_run_moments(const float* x, const BnLayout& l, double* mean, double* m2) {
   const int64_t cols = l.channels * l.inner;
   double* const sums[] = {mean};
-  chunked_channel_sums(l, 1, [&](int64_t r0, int64_t rows, double* acc) { rows_sum(x + r0 * cols, rows, cols, cols, acc); },
-                       sums);
+  chunked_channel_sums(
+      l, 1, [&](int64_t r0, int64_t rows, double* acc) { rows_sum(x + r0 * cols, rows, cols, cols, acc); }, sums);
   std::vector<double> center(static_cast<size_t>(cols));
   for (int64_t c = 0; c < l.channels; ++c) mean[c] /= static_cast<double>(l.per_channel());
   for (int64_t j = 0; j < cols; ++j) center[j] = mean[j / l.inner];
@@ -117,8 +116,8 @@ void short_run_moments(const float* x, const BnLayout& l, double* mean, double* 
 }
 
 // Per-channel sum g and sum g (x - center) for short runs.
-void short_run_gradient_sums(const float* x, const float* g, const BnLayout& l, const float* center,
-                             double* sum_g, double* sum_gx) {
+void short_run_gradient_sums(const float* x, const float* g, const BnLayout& l, const float* center, double* sum_g,
+                             double* sum_gx) {
   const int64_t cols = l.channels * l.inner;
   std::vector<float> center_cols(static_cast<size_t>(cols));
   for (int64_t j = 0; j < cols; ++j) center_cols[j] = center[j / l.inner];
@@ -159,8 +158,8 @@ void scale_shift(const float* x, const BnLayout& l, const std::vector<float>& c,
 }
 
 void input_gradient(const float* x, const float* g, const BnLayout& l, const std::vector<float>& c,
-                    const std::vector<float>& mg, const std::vector<float>& k, const std::vector<float>& s,
-                    float* dx, bool accumulate) {
+                    const std::vector<float>& mg, const std::vector<float>& k, const std::vector<float>& s, float* dx,
+                    bool accumulate) {
   const int64_t cols = l.channels * l.inner;
   if (l.inner >= kLongRun) {
     parallel_for(l.outer * l.channels, [&](int64_t run) {
@@ -281,8 +280,8 @@ void batch_norm_test_forward(const float* x, BnLayout l, const float* gamma, con
   scale_shift(x, l, c, a, b, y);
 }
 
-void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, const float* beta, double eps,
-                              float* y, float* mean, float* inv_std, double* var_biased) {
+void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, const float* beta, double eps, float* y,
+                              float* mean, float* inv_std, double* var_biased) {
   const double count = static_cast<double>(l.per_channel());
   const int64_t cols = l.channels * l.inner;
   std::vector<float> center(static_cast<size_t>(l.channels)), scale(center.size()), shift(center.size());
@@ -364,9 +363,9 @@ void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const
   if (dx) input_gradient(x, g, l, std::vector<float>(mean, mean + C), mg, k, s, dx, accumulate);
 }
 
-void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const float* gamma,
-                              const float* moving_mean, const float* moving_var, double eps, float* dx,
-                              bool accumulate, float* dgamma, float* dbeta) {
+void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const float* gamma, const float* moving_mean,
+                              const float* moving_var, double eps, float* dx, bool accumulate, float* dgamma,
+                              float* dbeta) {
   const size_t C = static_cast<size_t>(l.channels);
   std::vector<float> zero(C, 0.0f), a(C);
   std::vector<double> inv(C);
@@ -377,7 +376,8 @@ void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const 
   if (dgamma || dbeta) {
     std::vector<double> sg(C), sgx(C);
     if (l.inner >= kLongRun)
-      parallel_for(l.channels, [&](int64_t ch) { channel_gradient_sums(x, g, l, ch, moving_mean[ch], sg[ch], sgx[ch]); });
+      parallel_for(l.channels,
+                   [&](int64_t ch) { channel_gradient_sums(x, g, l, ch, moving_mean[ch], sg[ch], sgx[ch]); });
     else
       short_run_gradient_sums(x, g, l, moving_mean, sg.data(), sgx.data());
     for (size_t ch = 0; ch < C; ++ch) {
@@ -390,13 +390,13 @@ void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const 
 }
 
 void exponential_average(float* moving, const float* batch_value, int64_t channels, double rho) {
-  for (int64_t c = 0; c < channels; ++c)
-    moving[c] = static_cast<float>(rho * moving[c] + (1.0 - rho) * batch_value[c]);
+  for (int64_t c = 0; c < channels; ++c) moving[c] = static_cast<float>(rho * moving[c] + (1.0 - rho) * batch_value[c]);
 }
 
 void cumulative_average(float* moving, const float* batch_value, int64_t channels, int64_t k) {
   for (int64_t c = 0; c < channels; ++c)
-    moving[c] = static_cast<float>(moving[c] + (static_cast<double>(batch_value[c]) - moving[c]) / static_cast<double>(k));
+    moving[c] =
+        static_cast<float>(moving[c] + (static_cast<double>(batch_value[c]) - moving[c]) / static_cast<double>(k));
 }
 
 }  // namespace netkit::kernels

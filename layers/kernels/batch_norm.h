@@ -23,8 +23,8 @@ void batch_norm_test_forward(const float* x, BnLayout l, const float* gamma, con
 // Train mode: batch mean mu and biased variance s2 (two passes, double), then
 // y = (x - mu) * gamma r + beta with r = 1 / sqrt(s2 + eps), or r = 0 when s2 + eps == 0.
 // Writes per channel: mean = mu, inv_std = r (float), var_biased = s2 (double).
-void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, const float* beta, double eps,
-                              float* y, float* mean, float* inv_std, double* var_biased);
+void batch_norm_train_forward(const float* x, BnLayout l, const float* gamma, const float* beta, double eps, float* y,
+                              float* mean, float* inv_std, double* var_biased);
 
 // Train-mode backward (x_hat = (x - mu) r, g = dL/dy):
 //   dbeta += sum g;  dgamma += sum g x_hat;
@@ -36,9 +36,9 @@ void batch_norm_train_backward(const float* x, const float* g, BnLayout l, const
 
 // Test-mode backward (moving statistics are constants):
 //   dx (+)= g gamma / sqrt(v + eps); dgamma += sum g (x - m) / sqrt(v + eps); dbeta += sum g.
-void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const float* gamma,
-                              const float* moving_mean, const float* moving_var, double eps, float* dx,
-                              bool accumulate, float* dgamma, float* dbeta);
+void batch_norm_test_backward(const float* x, const float* g, BnLayout l, const float* gamma, const float* moving_mean,
+                              const float* moving_var, double eps, float* dx, bool accumulate, float* dgamma,
+                              float* dbeta);
 
 // Per-channel mean and sum of squared deviations (M2), exact two-pass quality in double.
 void batch_norm_moments(const float* x, BnLayout l, double* mean, double* m2);

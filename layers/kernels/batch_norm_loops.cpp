@@ -1,7 +1,7 @@
 // The batch-norm loops (batch_norm_loops_body.inc) compiled for baseline x86-64, AVX2 and
 // AVX-512, and the choice among them, made once from what the CPU supports. All three give the
 // same bits (see the .inc); only their speed differs.
-#include "layers/kernels/batch_norm_loops.h"
+#include <netkit/layers/kernels/batch_norm_loops.h>
 
 #include <algorithm>
 #include <cstring>
@@ -30,17 +30,26 @@ struct Table {
   decltype(&batch_norm_loops::add_into) add_into;
 };
 
-#define NETKIT_BN_TABLE                                                                                         \
-  const Table table{&lanes_sum,         &lanes_squared_deviation, &lanes_gradient_sums, &scale_shift_scalar,  \
-                    &scale_shift_rows,  &input_gradient_scalar,   &input_gradient_rows, &rows_sum,            \
-                    &rows_squared_deviation, &rows_gradient_sums, &rows_moments, &add_into};
+#define NETKIT_BN_TABLE                       \
+  const Table table{&lanes_sum,               \
+                    &lanes_squared_deviation, \
+                    &lanes_gradient_sums,     \
+                    &scale_shift_scalar,      \
+                    &scale_shift_rows,        \
+                    &input_gradient_scalar,   \
+                    &input_gradient_rows,     \
+                    &rows_sum,                \
+                    &rows_squared_deviation,  \
+                    &rows_gradient_sums,      \
+                    &rows_moments,            \
+                    &add_into};
 
 namespace baseline {
 using vf = float __attribute__((vector_size(16)));
 using vw = vf;
 using vd = double __attribute__((vector_size(32)));
 inline vd widen(vf v) { return __builtin_convertvector(v, vd); }
-#include "layers/kernels/batch_norm_loops_body.inc"
+#include <netkit/layers/kernels/batch_norm_loops_body.inc>
 NETKIT_BN_TABLE
 }  // namespace baseline
 
@@ -52,7 +61,7 @@ using vf = float __attribute__((vector_size(16)));
 using vw = float __attribute__((vector_size(32)));
 using vd = double __attribute__((vector_size(32)));
 inline vd widen(vf v) { return vd(_mm256_cvtps_pd(__m128(v))); }
-#include "layers/kernels/batch_norm_loops_body.inc"
+#include <netkit/layers/kernels/batch_norm_loops_body.inc>
 NETKIT_BN_TABLE
 }  // namespace avx2
 #pragma GCC pop_options
@@ -65,7 +74,7 @@ using vw = float __attribute__((vector_size(64)));
 using vd = double __attribute__((vector_size(64)));
 // (the masked form: _mm512_cvtps_pd trips GCC 12's -Wmaybe-uninitialized inside its own header)
 inline vd widen(vf v) { return vd(_mm512_maskz_cvtps_pd(static_cast<__mmask8>(0xFF), __m256(v))); }
-#include "layers/kernels/batch_norm_loops_body.inc"
+#include <netkit/layers/kernels/batch_norm_loops_body.inc>
 NETKIT_BN_TABLE
 }  // namespace avx512
 #pragma GCC pop_options
@@ -76,12 +85,16 @@ const Table* table_of(InstructionSet set) {
   __builtin_cpu_init();  // needed when called from a static initialiser, as below
 #endif
   switch (set) {
-    case InstructionSet::baseline: return &baseline::table;
+    case InstructionSet::baseline:
+      return &baseline::table;
 #ifdef NETKIT_BN_ISA_VARIANTS
-    case InstructionSet::avx2: return __builtin_cpu_supports("avx2") ? &avx2::table : nullptr;
-    case InstructionSet::avx512: return __builtin_cpu_supports("avx512f") ? &avx512::table : nullptr;
+    case InstructionSet::avx2:
+      return __builtin_cpu_supports("avx2") ? &avx2::table : nullptr;
+    case InstructionSet::avx512:
+      return __builtin_cpu_supports("avx512f") ? &avx512::table : nullptr;
 #endif
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -140,9 +153,12 @@ void add_into(double* total, const double* part, int64_t n) { chosen().add_into(
 
 const char* name(InstructionSet set) {
   switch (set) {
-    case InstructionSet::baseline: return "baseline";
-    case InstructionSet::avx2: return "avx2";
-    case InstructionSet::avx512: return "avx512";
+    case InstructionSet::baseline:
+      return "baseline";
+    case InstructionSet::avx2:
+      return "avx2";
+    case InstructionSet::avx512:
+      return "avx512";
   }
   return "?";
 }

@@ -1,4 +1,4 @@
-#include "layers/kernels/batch_norm_reference.h"
+#include <netkit/layers/kernels/batch_norm_reference.h>
 
 #include <cmath>
 
@@ -16,7 +16,9 @@ BnResult batch_norm(const std::vector<float>& x, BnLayout l, const std::vector<f
   r.dbeta.assign(C, 0.0);
   r.mean.assign(C, 0.0);
   r.var_biased.assign(C, 0.0);
-  auto index = [&](int64_t o, size_t c, int64_t i) { return static_cast<size_t>((o * l.channels + static_cast<int64_t>(c)) * l.inner + i); };
+  auto index = [&](int64_t o, size_t c, int64_t i) {
+    return static_cast<size_t>((o * l.channels + static_cast<int64_t>(c)) * l.inner + i);
+  };
   for (size_t c = 0; c < C; ++c) {
     double mu = m[c], var = v[c];
     if (train) {

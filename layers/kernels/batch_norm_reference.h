@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "layers/kernels/batch_norm.h"
+#include <netkit/layers/kernels/batch_norm.h>
 
 namespace netkit::kernels::reference {
 

@@ -1,4 +1,4 @@
-#include "layers/kernels/convolution.h"
+#include <netkit/layers/kernels/convolution.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "core/blas.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/serial_blas.h"
-#include "layers/kernels/convolution_direct.h"
-#include "layers/kernels/convolution_im2col.h"
-#include "layers/kernels/vector_clones.h"
+#include <netkit/core/array.h>
+#include <netkit/core/blas.h>
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/serial_blas.h>
+#include <netkit/layers/kernels/convolution_direct.h>
+#include <netkit/layers/kernels/convolution_im2col.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
@@ -104,11 +104,12 @@ void add_channel_sums(const float* v, int64_t channels, int64_t n, double* out) 
   const int64_t n4 = n / 4 * 4;
   int64_t o = 0;
   for (; o + 4 <= channels; o += 4) {
-    v4d s0{}, s1{}, s2{}, s3{};  // channel o + c, lane j: the elements k with k mod 4 = j
+    v4d s0{}, s1{}, s2{}, s3{};              // channel o + c, lane j: the elements k with k mod 4 = j
     auto next = [&](int64_t c, int64_t k) {  // elements k .. k + 3 (0 past n)
       v4f x{};
       const float* from = v + (o + c) * n + k;
-      if (k + 4 <= n) std::memcpy(&x, from, sizeof x);
+      if (k + 4 <= n)
+        std::memcpy(&x, from, sizeof x);
       else {  // 1 to 3 elements
         x[0] = from[0];
         if (n - k > 1) x[1] = from[1];
@@ -143,33 +144,35 @@ void add_channel_sums(const float* v, int64_t channels, int64_t n, double* out) 
 void forward_items(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
   const Tiling tiling(d);
   const int64_t groups = d.groups, go = d.group_out(), patch = d.patch(), area = d.out_area();
-  for_items(d.batch * groups * tiling.count, tiling.direct ? 0 : patch * tiling.columns, [&](int64_t item, int64_t, float* col) {
-    const int64_t n = item / (groups * tiling.count), g = item / tiling.count % groups, k = item % tiling.count;
-    const int64_t c0 = tiling.begin(k), c1 = tiling.end(k), t = c1 - c0;
-    const float* xg = x + (n * d.in_channels + g * d.group_in()) * d.in_area();
-    const float* cols = xg + c0;  // direct: col is X[n, group g] itself, rows in_area apart
-    int64_t ldb = d.in_area();
-    if (!tiling.direct) {
-      im2col(xg, d, c0, c1, col, t);
-      cols = col;
-      ldb = t;
-    }
-    float* yg = y + (n * d.out_channels + g * go) * area + c0;
-    const float* wg = w + g * go * patch;
-    if (tiling.direct) {
-      for (int64_t o = 0; o < go; ++o) std::fill(yg + o * area, yg + o * area + t, b ? b[g * go + o] : 0.0f);
-      // Y_g[go, t] += Wt_g[go, patch] X_g[patch, t]
-      blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 1.0f, yg, area);
-      return;
-    }
-    // Y_g[go, t] = Wt_g[go, patch] col[patch, t], then b added
-    blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 0.0f, yg, area);
-    for (int64_t o = 0; o < (b ? go : 0); ++o) {
-      const float bias = b[g * go + o];
-      float* row = yg + o * area;
-      for (int64_t j = 0; j < t; ++j) row[j] += bias;
-    }
-  });
+  for_items(d.batch * groups * tiling.count, tiling.direct ? 0 : patch * tiling.columns,
+            [&](int64_t item, int64_t, float* col) {
+              const int64_t n = item / (groups * tiling.count), g = item / tiling.count % groups,
+                            k = item % tiling.count;
+              const int64_t c0 = tiling.begin(k), c1 = tiling.end(k), t = c1 - c0;
+              const float* xg = x + (n * d.in_channels + g * d.group_in()) * d.in_area();
+              const float* cols = xg + c0;  // direct: col is X[n, group g] itself, rows in_area apart
+              int64_t ldb = d.in_area();
+              if (!tiling.direct) {
+                im2col(xg, d, c0, c1, col, t);
+                cols = col;
+                ldb = t;
+              }
+              float* yg = y + (n * d.out_channels + g * go) * area + c0;
+              const float* wg = w + g * go * patch;
+              if (tiling.direct) {
+                for (int64_t o = 0; o < go; ++o) std::fill(yg + o * area, yg + o * area + t, b ? b[g * go + o] : 0.0f);
+                // Y_g[go, t] += Wt_g[go, patch] X_g[patch, t]
+                blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 1.0f, yg, area);
+                return;
+              }
+              // Y_g[go, t] = Wt_g[go, patch] col[patch, t], then b added
+              blas::sgemm(false, false, go, t, patch, 1.0f, wg, patch, cols, ldb, 0.0f, yg, area);
+              for (int64_t o = 0; o < (b ? go : 0); ++o) {
+                const float bias = b[g * go + o];
+                float* row = yg + o * area;
+                for (int64_t j = 0; j < t; ++j) row[j] += bias;
+              }
+            });
 }
 
 // Example n's share of the gradients: db_part[o] += sum of G[n, o] (double) and
@@ -180,8 +183,7 @@ void weight_gradients_of(int64_t n, const float* x, const float* g, const ConvDi
                          float* dw_part, double* db_part, float* col) {
   const int64_t go = d.group_out(), patch = d.patch(), area = d.out_area();
   const float* gn = g + n * d.out_channels * area;
-  if (db_part)
-    add_channel_sums(gn, d.out_channels, area, db_part);
+  if (db_part) add_channel_sums(gn, d.out_channels, area, db_part);
   if (!dw_part) return;
   for (int64_t grp = 0; grp < d.groups; ++grp)
     for (int64_t k = 0; k < tiling.count; ++k) {
@@ -215,7 +217,8 @@ void input_gradient_of(int64_t n, const float* w, const float* g, const ConvDims
       float* dxg = dxn + grp * d.group_in() * d.in_area();
       if (tiling.direct) {
         // dX_g[patch, t] (+)= Wt_g[go, patch]^T G_g[go, t]: input column = output column
-        blas::sgemm(true, false, patch, t, go, 1.0f, wg, patch, gg, area, accumulate ? 1.0f : 0.0f, dxg + c0, d.in_area());
+        blas::sgemm(true, false, patch, t, go, 1.0f, wg, patch, gg, area, accumulate ? 1.0f : 0.0f, dxg + c0,
+                    d.in_area());
         continue;
       }
       // col[patch, t] = Wt_g[go, patch]^T G_g[go, t], then added onto the input positions
@@ -240,12 +243,13 @@ void backward_chunks(const float* x, const float* w, const float* g, const ConvD
   if (direct && dw) direct_dw.emplace(d);
   const int64_t ldw = direct_dw ? direct_dw->partial_stride() : go;
   const int64_t part_size = direct_dw ? direct_dw->partial_rows() * ldw : d.out_channels * patch;
-  std::vector<FloatBuffer> dw_parts(static_cast<size_t>(dw ? chunks : 0), FloatBuffer(static_cast<size_t>(part_size), 0.0f));
+  std::vector<FloatBuffer> dw_parts(static_cast<size_t>(dw ? chunks : 0),
+                                    FloatBuffer(static_cast<size_t>(part_size), 0.0f));
   std::vector<std::vector<double>> db_parts(static_cast<size_t>(db ? chunks : 0),
                                             std::vector<double>(static_cast<size_t>(d.out_channels), 0.0));
   const int64_t col_floats = tiling.direct || direct ? 0 : patch * tiling.columns;
-  const int64_t direct_floats = std::max(direct_dx ? direct_dx->workspace_floats() : 0,
-                                         direct_dw ? direct_dw->workspace_floats() : 0);
+  const int64_t direct_floats =
+      std::max(direct_dx ? direct_dx->workspace_floats() : 0, direct_dw ? direct_dw->workspace_floats() : 0);
   const int64_t in_size = d.in_channels * d.in_area(), out_size = d.out_channels * d.out_area();
   for_items(chunks, col_floats + direct_floats, [&](int64_t chunk, int64_t, float* col) {
     float* dw_part = dw ? dw_parts[static_cast<size_t>(chunk)].data() : nullptr;
@@ -257,8 +261,10 @@ void backward_chunks(const float* x, const float* w, const float* g, const ConvD
       if (direct_dw)
         direct_dw->add(x + n * in_size, g + n * out_size, dw_part, col, next ? x + (n + 1) * in_size : nullptr,
                        next ? g + (n + 1) * out_size : nullptr);
-      if (direct_dx) direct_dx->run(g + n * out_size, nullptr, dx + n * in_size, accumulate, col);
-      else if (dx) input_gradient_of(n, w, g, d, tiling, dx, accumulate, col);
+      if (direct_dx)
+        direct_dx->run(g + n * out_size, nullptr, dx + n * in_size, accumulate, col);
+      else if (dx)
+        input_gradient_of(n, w, g, d, tiling, dx, accumulate, col);
     }
   });
   for (size_t c = 1; c < dw_parts.size(); ++c)
@@ -289,7 +295,8 @@ void direct_forward(const float* x, const float* w, const float* b, const ConvDi
   const DirectCorrelation corr(direct_forward_shape(d), w, false);
   const int64_t in_size = d.in_channels * d.in_area(), out_size = d.out_channels * d.out_area();
   for_items(d.batch, corr.workspace_floats(), [&](int64_t n, int64_t following, float* workspace) {
-    corr.run(x + n * in_size, b, y + n * out_size, false, workspace, following >= 0 ? x + following * in_size : nullptr);
+    corr.run(x + n * in_size, b, y + n * out_size, false, workspace,
+             following >= 0 ? x + following * in_size : nullptr);
   });
 }
 

@@ -1,8 +1,7 @@
-#include "layers/kernels/convolution_direct.h"
+#include <netkit/layers/kernels/convolution_direct.h>
 
 #include <algorithm>
 #include <cstring>
-
 
 // The hot loops compiled for AVX-512 (x86-64-v4), AVX2 with FMA (x86-64-v3) and baseline x86-64,
 // picked at load time. This file is built with -ffp-contract=fast (CMakeLists.txt): each
@@ -75,17 +74,31 @@ template <int S>
 __attribute__((always_inline)) inline void tile_outs(int outs, const float* panel, const int64_t* offsets, int64_t taps,
                                                      const float* w, float* q, int64_t q_stride) {
   if constexpr (S > kSegments) {  // one or two channels only
-    if (outs == 2) tile<S, 2>(panel, offsets, taps, w, q, q_stride);
-    else tile<S, 1>(panel, offsets, taps, w, q, q_stride);
+    if (outs == 2)
+      tile<S, 2>(panel, offsets, taps, w, q, q_stride);
+    else
+      tile<S, 1>(panel, offsets, taps, w, q, q_stride);
     return;
   }
   switch (outs) {
-    case 6: tile<S, 6>(panel, offsets, taps, w, q, q_stride); break;
-    case 5: tile<S, 5>(panel, offsets, taps, w, q, q_stride); break;
-    case 4: tile<S, 4>(panel, offsets, taps, w, q, q_stride); break;
-    case 3: tile<S, 3>(panel, offsets, taps, w, q, q_stride); break;
-    case 2: tile<S, 2>(panel, offsets, taps, w, q, q_stride); break;
-    default: tile<S, 1>(panel, offsets, taps, w, q, q_stride); break;
+    case 6:
+      tile<S, 6>(panel, offsets, taps, w, q, q_stride);
+      break;
+    case 5:
+      tile<S, 5>(panel, offsets, taps, w, q, q_stride);
+      break;
+    case 4:
+      tile<S, 4>(panel, offsets, taps, w, q, q_stride);
+      break;
+    case 3:
+      tile<S, 3>(panel, offsets, taps, w, q, q_stride);
+      break;
+    case 2:
+      tile<S, 2>(panel, offsets, taps, w, q, q_stride);
+      break;
+    default:
+      tile<S, 1>(panel, offsets, taps, w, q, q_stride);
+      break;
   }
 }
 
@@ -104,18 +117,34 @@ void correlate(const float* panel, const int64_t* offsets, int64_t taps, const f
       const int64_t n = std::min<int64_t>(segments, vectors - s0);
       if (segments > kSegments && n > kSegments) {
         switch (n) {
-          case 8: tile_outs<8>(outs, p, offsets, taps, w, out, q_stride); break;
-          case 7: tile_outs<7>(outs, p, offsets, taps, w, out, q_stride); break;
-          case 6: tile_outs<6>(outs, p, offsets, taps, w, out, q_stride); break;
-          default: tile_outs<5>(outs, p, offsets, taps, w, out, q_stride); break;
+          case 8:
+            tile_outs<8>(outs, p, offsets, taps, w, out, q_stride);
+            break;
+          case 7:
+            tile_outs<7>(outs, p, offsets, taps, w, out, q_stride);
+            break;
+          case 6:
+            tile_outs<6>(outs, p, offsets, taps, w, out, q_stride);
+            break;
+          default:
+            tile_outs<5>(outs, p, offsets, taps, w, out, q_stride);
+            break;
         }
         continue;
       }
       switch (n) {
-        case 4: tile_outs<4>(outs, p, offsets, taps, w, out, q_stride); break;
-        case 3: tile_outs<3>(outs, p, offsets, taps, w, out, q_stride); break;
-        case 2: tile_outs<2>(outs, p, offsets, taps, w, out, q_stride); break;
-        default: tile_outs<1>(outs, p, offsets, taps, w, out, q_stride); break;
+        case 4:
+          tile_outs<4>(outs, p, offsets, taps, w, out, q_stride);
+          break;
+        case 3:
+          tile_outs<3>(outs, p, offsets, taps, w, out, q_stride);
+          break;
+        case 2:
+          tile_outs<2>(outs, p, offsets, taps, w, out, q_stride);
+          break;
+        default:
+          tile_outs<1>(outs, p, offsets, taps, w, out, q_stride);
+          break;
       }
     }
   }
@@ -166,10 +195,18 @@ void weight_gradient(const float* panel, const int64_t* offsets, int64_t rows, c
       const float* g = gt + v0 * kLanes;
       float* out = partial + k0 * ocv + v0 * kLanes;
       switch (vs) {
-        case 4: weight_tile<6, 4>(panel, off, g, ocv, oh, ow, pw, out); break;
-        case 3: weight_tile<8, 3>(panel, off, g, ocv, oh, ow, pw, out); break;
-        case 2: weight_tile<12, 2>(panel, off, g, ocv, oh, ow, pw, out); break;
-        default: weight_tile<12, 1>(panel, off, g, ocv, oh, ow, pw, out); break;
+        case 4:
+          weight_tile<6, 4>(panel, off, g, ocv, oh, ow, pw, out);
+          break;
+        case 3:
+          weight_tile<8, 3>(panel, off, g, ocv, oh, ow, pw, out);
+          break;
+        case 2:
+          weight_tile<12, 2>(panel, off, g, ocv, oh, ow, pw, out);
+          break;
+        default:
+          weight_tile<12, 1>(panel, off, g, ocv, oh, ow, pw, out);
+          break;
       }
     }
   }
@@ -269,8 +306,10 @@ void fill_panel(const float* src, const DirectShape& s, int64_t ph, int64_t pw, 
       for (int64_t r = 0; r < ph; ++r) {
         float* row = panel + (c * ph + r) * pw;
         const int64_t h = r - s.top, at = (c * s.src_h + h) * s.src_w - s.left;
-        if (h < 0 || h >= s.src_h) store(row, zero);
-        else if (at >= 0 && at + kLanes <= src_size) store(row, select(inside, load(src + at), zero));
+        if (h < 0 || h >= s.src_h)
+          store(row, zero);
+        else if (at >= 0 && at + kLanes <= src_size)
+          store(row, select(inside, load(src + at), zero));
         else
           for (int64_t j = 0; j < kLanes; ++j) row[j] = j >= c0 && j < c1 ? src[at + j] : 0.0f;
       }
@@ -281,7 +320,6 @@ void fill_panel(const float* src, const DirectShape& s, int64_t ph, int64_t pw, 
   for (int64_t k = 0; k + kLanes <= slack; k += kLanes) store(tail + k, zero);
   for (int64_t k = slack / kLanes * kLanes; k < slack; ++k) tail[k] = 0.0f;
 }
-
 
 // out (+)= the columns j < out_w of out_flat (+ bias[o]): out = q + b, out = q or out += q, one
 // operation an element. Rows go in order with whole vectors where these stay inside out: when
@@ -346,7 +384,7 @@ DirectShape direct_forward_shape(const ConvDims& d) {
 }
 
 DirectShape direct_input_gradient_shape(const ConvDims& d) {
-  return {d.out_channels, d.in_channels,        d.out_h,       d.out_w, d.in_h, d.in_w, d.kernel_h, d.kernel_w,
+  return {d.out_channels,           d.in_channels,           d.out_h, d.out_w, d.in_h, d.in_w, d.kernel_h, d.kernel_w,
           d.kernel_h - 1 - d.pad_h, d.kernel_w - 1 - d.pad_w};
 }
 

@@ -35,8 +35,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/array.h"
-#include "layers/kernels/convolution.h"
+#include <netkit/core/array.h>
+#include <netkit/layers/kernels/convolution.h>
 
 namespace netkit::kernels {
 

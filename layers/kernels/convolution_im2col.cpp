@@ -1,4 +1,4 @@
-#include "layers/kernels/convolution_im2col.h"
+#include <netkit/layers/kernels/convolution_im2col.h>
 
 #include <algorithm>
 
@@ -14,7 +14,7 @@ struct Span {
   int64_t lo, hi;
 };
 Span inside(int64_t off, const ConvDims& d) {
-  const int64_t lo = std::clamp<int64_t>(-floor_div(off, d.stride_w), 0, d.out_w);              // ceil(-off / sw)
+  const int64_t lo = std::clamp<int64_t>(-floor_div(off, d.stride_w), 0, d.out_w);                   // ceil(-off / sw)
   const int64_t hi = std::clamp<int64_t>(floor_div(d.in_w - 1 - off, d.stride_w) + 1, lo, d.out_w);  // last + 1
   return {lo, hi};
 }
@@ -40,7 +40,8 @@ void for_row_runs(const ConvDims& d, int64_t c0, int64_t c1, int64_t p, int64_t 
 
 // out[0..n) = 0, without a library call for the short (often empty) runs.
 void zero(float* out, int64_t n) {
-  if (n > 64) std::fill(out, out + n, 0.0f);
+  if (n > 64)
+    std::fill(out, out + n, 0.0f);
   else
     for (int64_t k = 0; k < n; ++k) out[k] = 0.0f;
 }
@@ -142,12 +143,13 @@ void col2im_add(float* col, const ConvDims& d, int64_t c0, int64_t c1, int64_t l
       for (int64_t q = 0; q < d.kernel_w; ++q) {
         const float* row = col + ((c * d.kernel_h + p) * d.kernel_w + q) * ld;
         float* channel = x + c * d.in_area();
-        for_row_runs(d, c0, c1, p, q, [&](int64_t at, int64_t h, int64_t j0, int64_t, int64_t lo, int64_t hi, int64_t off) {
-          if (h < 0) return;
-          const float* in = row + at;  // in[j - j0]
-          float* dst = channel + h * d.in_w;
-          for (int64_t j = lo; j < hi; ++j) dst[j * sw + off] += in[j - j0];
-        });
+        for_row_runs(d, c0, c1, p, q,
+                     [&](int64_t at, int64_t h, int64_t j0, int64_t, int64_t lo, int64_t hi, int64_t off) {
+                       if (h < 0) return;
+                       const float* in = row + at;  // in[j - j0]
+                       float* dst = channel + h * d.in_w;
+                       for (int64_t j = lo; j < hi; ++j) dst[j * sw + off] += in[j - j0];
+                     });
       }
 }
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "layers/kernels/convolution.h"
+#include <netkit/layers/kernels/convolution.h>
 
 namespace netkit::kernels {
 

@@ -1,4 +1,4 @@
-#include "layers/kernels/convolution_reference.h"
+#include <netkit/layers/kernels/convolution_reference.h>
 
 #include <cstddef>
 

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "layers/kernels/convolution.h"
-#include "layers/kernels/convolution_volume.h"
+#include <netkit/layers/kernels/convolution.h>
+#include <netkit/layers/kernels/convolution_volume.h>
 
 namespace netkit::kernels::reference {
 

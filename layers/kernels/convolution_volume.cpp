@@ -1,11 +1,11 @@
-#include "layers/kernels/convolution_volume.h"
+#include <netkit/layers/kernels/convolution_volume.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "core/array.h"
-#include "core/parallel.h"
+#include <netkit/core/array.h>
+#include <netkit/core/parallel.h>
 
 namespace netkit::kernels {
 
@@ -15,7 +15,8 @@ namespace {
 void to_depth_first(const float* src, int64_t n, int64_t c, int64_t depth, int64_t area, float* dst) {
   parallel_for(depth, [&](int64_t z) {
     for (int64_t i = 0; i < n * c; ++i)
-      std::memcpy(dst + (z * n * c + i) * area, src + (i * depth + z) * area, static_cast<size_t>(area) * sizeof(float));
+      std::memcpy(dst + (z * n * c + i) * area, src + (i * depth + z) * area,
+                  static_cast<size_t>(area) * sizeof(float));
   });
 }
 

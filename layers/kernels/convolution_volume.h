@@ -1,6 +1,7 @@
 // 3-D convolution kernels, channels first:
 //   X [N, C, D, H, W], Wt [OC, C/G, KD, KH, KW], b [OC], Y [N, OC, OD, OH, OW], G = dL/dY,
-//   Y[n, o, z, i, j] = b[o] + sum_{c, r, p, q} Wt[o, c, r, p, q] X[n, ., z sd - pd + r dd, i sh - ph + p dh, j sw - pw + q dw]
+//   Y[n, o, z, i, j] = b[o] + sum_{c, r, p, q} Wt[o, c, r, p, q] X[n, ., z sd - pd + r dd, i sh - ph + p dh, j sw - pw
+//   + q dw]
 // (terms outside the input are zero).
 //
 // Method: a sum of 2-D convolutions (layers/kernels/convolution.h). X and G are stored depth
@@ -17,7 +18,7 @@
 
 #include <cstdint>
 
-#include "layers/kernels/convolution.h"
+#include <netkit/layers/kernels/convolution.h>
 
 namespace netkit::kernels {
 

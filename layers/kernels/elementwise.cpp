@@ -1,11 +1,10 @@
-#include "layers/kernels/elementwise.h"
+#include <netkit/layers/kernels/elementwise.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/parallel.h"
-#include "layers/kernels/vector_clones.h"
-
+#include <netkit/core/parallel.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
@@ -71,19 +70,24 @@ NETKIT_VECTOR_CLONES void logistic_sigmoid_backward(const float* __restrict y, c
 void elementwise_forward(ElementwiseFunction f, const float* x, float* y, int64_t n) {
   in_chunks(n, [&](int64_t begin, int64_t count) {
     switch (f) {
-      case ElementwiseFunction::Ramp: return ramp_forward(x + begin, y + begin, count);
-      case ElementwiseFunction::Tanh: return tanh_forward(x + begin, y + begin, count);
-      case ElementwiseFunction::LogisticSigmoid: return logistic_sigmoid_forward(x + begin, y + begin, count);
+      case ElementwiseFunction::Ramp:
+        return ramp_forward(x + begin, y + begin, count);
+      case ElementwiseFunction::Tanh:
+        return tanh_forward(x + begin, y + begin, count);
+      case ElementwiseFunction::LogisticSigmoid:
+        return logistic_sigmoid_forward(x + begin, y + begin, count);
     }
   });
 }
 
-void elementwise_backward(ElementwiseFunction f, const float* x, const float* y, const float* g, float* dx,
-                          int64_t n, bool accumulate) {
+void elementwise_backward(ElementwiseFunction f, const float* x, const float* y, const float* g, float* dx, int64_t n,
+                          bool accumulate) {
   in_chunks(n, [&](int64_t begin, int64_t count) {
     switch (f) {
-      case ElementwiseFunction::Ramp: return ramp_backward(x + begin, g + begin, dx + begin, count, accumulate);
-      case ElementwiseFunction::Tanh: return tanh_backward(y + begin, g + begin, dx + begin, count, accumulate);
+      case ElementwiseFunction::Ramp:
+        return ramp_backward(x + begin, g + begin, dx + begin, count, accumulate);
+      case ElementwiseFunction::Tanh:
+        return tanh_backward(y + begin, g + begin, dx + begin, count, accumulate);
       case ElementwiseFunction::LogisticSigmoid:
         return logistic_sigmoid_backward(y + begin, g + begin, dx + begin, count, accumulate);
     }

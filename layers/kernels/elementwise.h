@@ -32,7 +32,7 @@ void elementwise_forward(ElementwiseFunction f, const float* x, float* y, int64_
 //                    saturation (1 - |y|) is exact for |y| >= 0.5, so y's own rounding is the
 //                    only error there (1 - y * y would add the rounding of y * y).
 //   LogisticSigmoid: f' = y (1 - y) (1 - y is exact for y >= 0.5).
-void elementwise_backward(ElementwiseFunction f, const float* x, const float* y, const float* g, float* dx,
-                          int64_t n, bool accumulate);
+void elementwise_backward(ElementwiseFunction f, const float* x, const float* y, const float* g, float* dx, int64_t n,
+                          bool accumulate);
 
 }  // namespace netkit::kernels

@@ -1,9 +1,9 @@
-#include "layers/kernels/linear.h"
+#include <netkit/layers/kernels/linear.h>
 
 #include <vector>
 
-#include "core/blas.h"
-#include "core/serial_blas.h"
+#include <netkit/core/blas.h>
+#include <netkit/core/serial_blas.h>
 
 namespace netkit::kernels {
 

@@ -1,4 +1,4 @@
-#include "layers/kernels/linear_reference.h"
+#include <netkit/layers/kernels/linear_reference.h>
 
 #include <cstddef>
 

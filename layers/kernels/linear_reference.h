@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "layers/kernels/linear.h"
+#include <netkit/layers/kernels/linear.h>
 
 namespace netkit::kernels::reference {
 

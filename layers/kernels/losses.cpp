@@ -1,9 +1,9 @@
-#include "layers/kernels/losses.h"
+#include <netkit/layers/kernels/losses.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/parallel.h"
+#include <netkit/core/parallel.h>
 
 namespace netkit::kernels {
 

@@ -1,11 +1,11 @@
-#include "layers/kernels/pooling.h"
+#include <netkit/layers/kernels/pooling.h>
 
 #include <algorithm>
 #include <limits>
 #include <vector>
 
-#include "core/parallel.h"
-#include "layers/kernels/vector_clones.h"
+#include <netkit/core/parallel.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
@@ -58,8 +58,8 @@ inline ArgMax window_argmax(const float* x, int64_t w, Range r, Range c) {
 void max_forward_plane(const float* x, const PoolDims& d, const Windows& win, float* y) {
   for (int64_t oh = 0; oh < d.out_h; ++oh)
     for (int64_t ow = 0; ow < d.out_w; ++ow)
-      y[oh * d.out_w + ow] = window_argmax(x, d.in_w, win.rows[static_cast<size_t>(oh)],
-                                           win.cols[static_cast<size_t>(ow)]).value;
+      y[oh * d.out_w + ow] =
+          window_argmax(x, d.in_w, win.rows[static_cast<size_t>(oh)], win.cols[static_cast<size_t>(ow)]).value;
 }
 
 // The output row doubles as the accumulator: for each input row of the window, every output
@@ -106,7 +106,6 @@ void mean_backward_plane(const float* g, const PoolDims& d, const Windows& win, 
   }
 }
 
-
 // Kernel 2x2, stride 2, no padding (the example CNNs' pooling): windows do not overlap and lie
 // inside the input, so each output reads one 2x2 block and each input gets at most one term.
 // Same operation order as the general planes above, so the same bits (0 + v, not v, keeps the
@@ -141,7 +140,8 @@ NETKIT_VECTOR_CLONES void forward_2x2_plane(PoolFunction f, const float* x, cons
         yr[ow] = m;
       }
     } else {
-      for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] = (((0.0f + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1];
+      for (int64_t ow = 0; ow < d.out_w; ++ow)
+        yr[ow] = (((0.0f + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1];
       for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] /= 4.0f;
     }
   }
@@ -186,8 +186,10 @@ void backward_2x2_plane(PoolFunction f, const float* x, const float* g, const Po
 
 NETKIT_VECTOR_CLONES void backward_2x2(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx,
                                        bool accumulate) {
-  if (accumulate) backward_2x2_plane<true>(f, x, g, d, dx);
-  else backward_2x2_plane<false>(f, x, g, d, dx);
+  if (accumulate)
+    backward_2x2_plane<true>(f, x, g, d, dx);
+  else
+    backward_2x2_plane<false>(f, x, g, d, dx);
 }
 
 }  // namespace
@@ -208,8 +210,10 @@ void pool_forward_windows(PoolFunction f, const float* x, PoolDims d, float* y) 
   const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
   const Windows win = windows_of(d);
   parallel_for(d.planes, [&](int64_t p) {
-    if (f == PoolFunction::Max) max_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
-    else mean_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
+    if (f == PoolFunction::Max)
+      max_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
+    else
+      mean_forward_plane(x + p * in_plane, d, win, y + p * out_plane);
   });
 }
 
@@ -231,8 +235,10 @@ void pool_backward_windows(PoolFunction f, const float* x, const float* g, PoolD
   parallel_for(d.planes, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     if (!accumulate) std::fill(dxp, dxp + in_plane, 0.0f);
-    if (f == PoolFunction::Max) max_backward_plane(x + p * in_plane, g + p * out_plane, d, win, dxp);
-    else mean_backward_plane(g + p * out_plane, d, win, dxp);
+    if (f == PoolFunction::Max)
+      max_backward_plane(x + p * in_plane, g + p * out_plane, d, win, dxp);
+    else
+      mean_backward_plane(g + p * out_plane, d, win, dxp);
   });
 }
 

@@ -1,4 +1,4 @@
-#include "layers/kernels/pooling_reference.h"
+#include <netkit/layers/kernels/pooling_reference.h>
 
 #include <cstddef>
 #include <limits>
@@ -44,8 +44,7 @@ PoolResult pool(PoolFunction f, const std::vector<float>& x, PoolDims d, const s
           add(best_i, best_j, g[o]);
         } else {
           for (int64_t ki = 0; ki < d.kernel_h; ++ki)
-            for (int64_t kj = 0; kj < d.kernel_w; ++kj)
-              add(oh * d.stride_h + ki, ow * d.stride_w + kj, g[o] / area);
+            for (int64_t kj = 0; kj < d.kernel_w; ++kj) add(oh * d.stride_h + ki, ow * d.stride_w + kj, g[o] / area);
         }
       }
   }

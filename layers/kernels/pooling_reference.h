@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "layers/kernels/pooling.h"
+#include <netkit/layers/kernels/pooling.h>
 
 namespace netkit::kernels::reference {
 

@@ -1,9 +1,9 @@
-#include "layers/kernels/softmax.h"
+#include <netkit/layers/kernels/softmax.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/parallel.h"
+#include <netkit/core/parallel.h>
 
 namespace netkit::kernels {
 

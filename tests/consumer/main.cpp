@@ -1,7 +1,7 @@
-// Builds a small net through the installed headers and checks one evaluation.
+// Builds a small net through the installed umbrella header and checks one evaluation.
 #include <cstdio>
 
-#include "graph/net.h"
+#include <netkit/netkit.h>
 
 int main() {
   using namespace netkit;

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/parallel.h"
+#include <netkit/core/parallel.h>
 
 namespace netkit::test {
 

@@ -134,7 +134,8 @@ std::string mismatch_report(const std::string& what, const Array& got, const std
 namespace {
 
 template <class T>
-std::string bit_differences(const std::string& what, const T* a, const T* b, int64_t n, const std::vector<int64_t>& dims) {
+std::string bit_differences(const std::string& what, const T* a, const T* b, int64_t n,
+                            const std::vector<int64_t>& dims) {
   using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
   auto bits = [](T v) {
     Bits u;

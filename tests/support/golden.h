@@ -11,7 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
+#include <netkit/core/array.h>
 
 namespace netkit::test {
 
@@ -56,8 +56,11 @@ std::string index_text(int64_t flat, const std::vector<int64_t>& dims);
 }  // namespace netkit::test
 
 // Fails the test (and continues) with the report when it is non-empty.
-#define NETKIT_CHECK_REPORT(...)                                   \
-  do {                                                             \
-    const std::string netkit_report_ = (__VA_ARGS__);              \
-    if (netkit_report_.empty()) SUCCEED(); else FAIL_CHECK(netkit_report_); \
+#define NETKIT_CHECK_REPORT(...)                      \
+  do {                                                \
+    const std::string netkit_report_ = (__VA_ARGS__); \
+    if (netkit_report_.empty())                       \
+      SUCCEED();                                      \
+    else                                              \
+      FAIL_CHECK(netkit_report_);                     \
   } while (false)

@@ -73,8 +73,8 @@ std::vector<double> numeric_array_gradient(const LayerNet& net, const std::strin
       a, relative_step * rms(a));
 }
 
-GradientComparison compare_gradient(const std::string& what, const Array& analytic,
-                                    const std::vector<double>& numeric, Tolerance tol) {
+GradientComparison compare_gradient(const std::string& what, const Array& analytic, const std::vector<double>& numeric,
+                                    Tolerance tol) {
   GradientComparison c;
   const std::vector<double> a = to_doubles(analytic);
   c.report = mismatch_report(what + " (analytic vs finite differences)", a, numeric, tol, analytic.dims());

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "core/array.h"
-#include "core/random.h"
-#include "graph/layer_net.h"
+#include <netkit/core/array.h>
+#include <netkit/core/random.h>
+#include <netkit/graph/layer_net.h>
 #include "tests/support/golden.h"
 
 namespace netkit::test {
@@ -47,7 +47,7 @@ struct GradientComparison {
   double worst_ratio = 0;
   bool ok() const { return report.empty(); }
 };
-GradientComparison compare_gradient(const std::string& what, const Array& analytic,
-                                    const std::vector<double>& numeric, Tolerance tol);
+GradientComparison compare_gradient(const std::string& what, const Array& analytic, const std::vector<double>& numeric,
+                                    Tolerance tol);
 
 }  // namespace netkit::test

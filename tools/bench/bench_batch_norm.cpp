@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include <netkit/core/array.h>
+#include <netkit/core/blas.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/layers/batch_norm.h>
+#include <netkit/layers/kernels/batch_norm_loops.h>
 #include "bench_timing.h"
-#include "core/array.h"
-#include "core/blas.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "layers/batch_norm.h"
-#include "layers/kernels/batch_norm_loops.h"
 
 using namespace netkit;
 
@@ -50,22 +50,27 @@ int main(int argc, char** argv) {
   double seconds = 0.3;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (arg == "--repeat-seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (arg == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (arg == "--repeat-seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
     else if (arg == "--instruction-set" && i + 1 < argc) {
       const std::string set = argv[++i];
       bool known = false;
-      for (auto s : {kernels::batch_norm_loops::InstructionSet::baseline, kernels::batch_norm_loops::InstructionSet::avx2,
-                     kernels::batch_norm_loops::InstructionSet::avx512})
+      for (auto s :
+           {kernels::batch_norm_loops::InstructionSet::baseline, kernels::batch_norm_loops::InstructionSet::avx2,
+            kernels::batch_norm_loops::InstructionSet::avx512})
         if (set == kernels::batch_norm_loops::name(s)) {
           known = true;
           if (!kernels::batch_norm_loops::use_instruction_set(s)) {
-            std::fprintf(stderr, "bench_batch_norm: --instruction-set %s: not supported by this build or CPU\n", set.c_str());
+            std::fprintf(stderr, "bench_batch_norm: --instruction-set %s: not supported by this build or CPU\n",
+                         set.c_str());
             return 2;
           }
         }
       if (!known) {
-        std::fprintf(stderr, "bench_batch_norm: --instruction-set: expected baseline, avx2 or avx512, got \"%s\"\n", set.c_str());
+        std::fprintf(stderr, "bench_batch_norm: --instruction-set: expected baseline, avx2 or avx512, got \"%s\"\n",
+                     set.c_str());
         return 2;
       }
     } else {
@@ -82,10 +87,11 @@ int main(int argc, char** argv) {
   }
   set_num_threads(threads);
   const double copy_rate = copy_bytes_per_second();
-  std::printf("{\"impl\": \"netkit\", \"info\": {\"threads\": %d, \"openblas_core\": \"%s\", \"bn_instruction_set\": \"%s\", "
-              "\"copy_gbps\": %.2f}}\n",
-              threads, blas::core_name().c_str(),
-              kernels::batch_norm_loops::name(kernels::batch_norm_loops::instruction_set()), copy_rate / 1e9);
+  std::printf(
+      "{\"impl\": \"netkit\", \"info\": {\"threads\": %d, \"openblas_core\": \"%s\", \"bn_instruction_set\": \"%s\", "
+      "\"copy_gbps\": %.2f}}\n",
+      threads, blas::core_name().c_str(), kernels::batch_norm_loops::name(kernels::batch_norm_loops::instruction_set()),
+      copy_rate / 1e9);
 
   const std::vector<std::vector<int64_t>> shapes{{64, 16, 28, 28}, {64, 32, 14, 14}, {32, 64, 56, 56}, {256, 1024}};
   const BatchNormalization layer;
@@ -142,9 +148,24 @@ int main(int argc, char** argv) {
       std::function<void()> run;
     };
     const Op ops[] = {
-        {"test_fwd", 8, [&] { f.mode = Mode::Test; layer.forward(f); }},
-        {"train_fwd", 8, [&] { f.mode = Mode::Train; layer.forward(f); layer.update_moving(mu); }},
-        {"train_fwd_bwd", 20, [&] { f.mode = Mode::Train; layer.forward(f); layer.update_moving(mu); layer.backward(bw); }},
+        {"test_fwd", 8,
+         [&] {
+           f.mode = Mode::Test;
+           layer.forward(f);
+         }},
+        {"train_fwd", 8,
+         [&] {
+           f.mode = Mode::Train;
+           layer.forward(f);
+           layer.update_moving(mu);
+         }},
+        {"train_fwd_bwd", 20,
+         [&] {
+           f.mode = Mode::Train;
+           layer.forward(f);
+           layer.update_moving(mu);
+           layer.backward(bw);
+         }},
     };
     for (const Op& op : ops) {
       // Moving statistics drift while timing; reset so every op starts from the same state.
@@ -152,8 +173,10 @@ int main(int argc, char** argv) {
       std::fill(b.var.data(), b.var.data() + c, 2.0f);
       const double ms = bench::median_ms(op.run, seconds);
       const double bytes = op.bytes_per_element * elements;
-      std::printf("{\"impl\": \"netkit\", \"op\": \"%s\", \"shape\": %s, \"threads\": %d, \"ms\": %.4f, \"gbps\": %.2f, \"bound_ms\": %.4f}\n",
-                  op.name, shape_text(dims).c_str(), threads, ms, bytes / (ms / 1000.0) / 1e9, bytes / copy_rate * 1000.0);
+      std::printf(
+          "{\"impl\": \"netkit\", \"op\": \"%s\", \"shape\": %s, \"threads\": %d, \"ms\": %.4f, \"gbps\": %.2f, "
+          "\"bound_ms\": %.4f}\n",
+          op.name, shape_text(dims).c_str(), threads, ms, bytes / (ms / 1000.0) / 1e9, bytes / copy_rate * 1000.0);
     }
   }
   return 0;

@@ -15,12 +15,12 @@
 #include <utility>
 #include <vector>
 
+#include <netkit/core/array.h>
+#include <netkit/core/blas.h>
+#include <netkit/core/parallel.h>
+#include <netkit/core/random.h>
+#include <netkit/layers/kernels/convolution.h>
 #include "bench_timing.h"
-#include "core/array.h"
-#include "core/blas.h"
-#include "core/parallel.h"
-#include "core/random.h"
-#include "layers/kernels/convolution.h"
 
 using namespace netkit;
 
@@ -45,9 +45,10 @@ Array random_array(std::vector<int64_t> dims, Random& random, double scale) {
 }
 
 void print_line(const char* op, const std::string& shape, double ms, double min_ms, double flops) {
-  std::printf("{\"impl\": \"netkit\", \"op\": \"%s\", \"shape\": %s, \"threads\": %d, \"ms\": %.4f, \"min_ms\": %.4f, "
-              "\"gflops\": %.2f, \"openblas_core\": \"%s\"}\n",
-              op, shape.c_str(), num_threads(), ms, min_ms, flops / (ms / 1e3) / 1e9, blas::core_name().c_str());
+  std::printf(
+      "{\"impl\": \"netkit\", \"op\": \"%s\", \"shape\": %s, \"threads\": %d, \"ms\": %.4f, \"min_ms\": %.4f, "
+      "\"gflops\": %.2f, \"openblas_core\": \"%s\"}\n",
+      op, shape.c_str(), num_threads(), ms, min_ms, flops / (ms / 1e3) / 1e9, blas::core_name().c_str());
   std::fflush(stdout);
 }
 
@@ -59,7 +60,8 @@ std::pair<double, double> timed(F&& body, double seconds) {
       [&] {
         const auto t0 = std::chrono::steady_clock::now();
         body();
-        fastest = std::min(fastest, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        fastest =
+            std::min(fastest, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       },
       seconds);
   return {median, fastest};
@@ -83,10 +85,13 @@ int main(int argc, char** argv) {
   double seconds = 1.0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (arg == "--repeat-seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (arg == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (arg == "--repeat-seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "bench_convolution: unknown argument \"%s\"; expected --threads N or --repeat-seconds S\n", argv[i]);
+      std::fprintf(stderr, "bench_convolution: unknown argument \"%s\"; expected --threads N or --repeat-seconds S\n",
+                   argv[i]);
       return 2;
     }
   }
@@ -97,8 +102,8 @@ int main(int argc, char** argv) {
   set_num_threads(threads);
   sgemm_1024(seconds);
 
-  const std::vector<Case> cases{{64, 1, 28, 28, 16, 3, 1}, {64, 16, 14, 14, 32, 3, 1}, {32, 64, 56, 56, 64, 3, 1},
-                                {32, 256, 28, 28, 64, 1, 0}};
+  const std::vector<Case> cases{
+      {64, 1, 28, 28, 16, 3, 1}, {64, 16, 14, 14, 32, 3, 1}, {32, 64, 56, 56, 64, 3, 1}, {32, 256, 28, 28, 64, 1, 0}};
   for (const Case& c : cases) {
     kernels::ConvDims d;
     d.batch = c.n;
@@ -120,8 +125,9 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * static_cast<double>(c.n * c.oc * d.out_h * d.out_w * c.ic * c.k * c.k);
     const auto fwd = timed([&] { kernels::conv_forward(x.data(), w.data(), b.data(), d, y.data()); }, seconds);
     print_line("conv_fwd", shape_text(c), fwd.first, fwd.second, flops);
-    const auto bwd = timed(
-        [&] { kernels::conv_backward(x.data(), w.data(), g.data(), d, dx.data(), false, dw.data(), db.data()); }, seconds);
+    const auto bwd =
+        timed([&] { kernels::conv_backward(x.data(), w.data(), g.data(), d, dx.data(), false, dw.data(), db.data()); },
+              seconds);
     print_line("conv_bwd", shape_text(c), bwd.first, bwd.second, 2 * flops);
   }
   return 0;

@@ -10,9 +10,9 @@
 #include <cstring>
 #include <string>
 
-#include "core/error.h"
-#include "graph/net_json.h"
-#include "graph/net_info.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net_info.h>
+#include <netkit/graph/net_json.h>
 
 using namespace netkit;
 
@@ -37,8 +37,10 @@ int main(int argc, char** argv) {
   std::string path = "/tmp/netkit_bench_model.json";
   int repeat = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--path")) path = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--repeat")) repeat = std::max(1, std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--path"))
+      path = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--repeat"))
+      repeat = std::max(1, std::atoi(argv[i + 1]));
   }
   // 1000 -> 2500 -> 2500 -> 500 with a batch norm and ramps: 10,015,500 numbers in 8 arrays.
   Net net = NetChain({{"lin1", LinearLayer({{"OutputSize", 2500}})},
@@ -67,8 +69,8 @@ int main(int argc, char** argv) {
   }
   const double bytes = static_cast<double>(file_bytes(path));
   std::remove(path.c_str());
-  std::printf("parameters %lld, raw float32 %.1f MB, file %.1f MB (%.3f x raw)\n", static_cast<long long>(info.total_elements),
-              raw / 1e6, bytes / 1e6, bytes / raw);
+  std::printf("parameters %lld, raw float32 %.1f MB, file %.1f MB (%.3f x raw)\n",
+              static_cast<long long>(info.total_elements), raw / 1e6, bytes / 1e6, bytes / raw);
   std::printf("save %.3f s  %.0f MB/s\n", save_s, bytes / 1e6 / save_s);
   std::printf("load %.3f s  %.0f MB/s\n", load_s, bytes / 1e6 / load_s);
   const bool ok = save_s < 0.5 && load_s < 0.5 && bytes <= 1.4 * raw;

@@ -7,8 +7,8 @@
 //
 // Loads the model, initializes its arrays from the seed and saves that initialized model to
 // PATH (so PyTorch starts from the same arrays), then trains on Fashion-MNIST at batch 64 with
-// SGD (learning rate 0.05, constant or cosine to 0 at the last step, momentum 0.9) in a FIXED order (no shuffle: both frameworks see the
-// same batches in the same order). One JSON line per epoch:
+// SGD (learning rate 0.05, constant or cosine to 0 at the last step, momentum 0.9) in a FIXED order (no shuffle: both
+// frameworks see the same batches in the same order). One JSON line per epoch:
 //   {"framework":"netkit","epoch":k,"epoch_seconds":s,"test_accuracy":a,"openblas_core":"..."}
 // epoch_seconds is training time only: from the start of the epoch (for the first, the call to
 // NetTrain) to the end of its last batch, leaving out the test-set evaluation. The test
@@ -30,13 +30,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/blas.h"
-#include "core/parallel.h"
-#include "graph/net.h"
-#include "graph/net_json.h"
+#include <netkit/core/blas.h>
+#include <netkit/core/parallel.h>
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/train/fashion_mnist.h>
+#include <netkit/train/net_train.h>
 #include "tools/cli/classification.h"
-#include "train/fashion_mnist.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 
@@ -90,17 +90,24 @@ int main(int argc, char** argv) try {
     }
     if (i + 1 >= argc) return usage("option \"" + arg + "\" needs a value");
     const std::string value = argv[++i];
-    if (arg == "--model") a.model = value;
-    else if (arg == "--init-out") a.init_out = value;
-    else if (arg == "--data") a.data = value;
-    else if (arg == "--epochs") a.epochs = std::atoi(value.c_str());
-    else if (arg == "--threads") a.threads = std::atoi(value.c_str());
-    else if (arg == "--seed") a.seed = std::strtoull(value.c_str(), nullptr, 10);
+    if (arg == "--model")
+      a.model = value;
+    else if (arg == "--init-out")
+      a.init_out = value;
+    else if (arg == "--data")
+      a.data = value;
+    else if (arg == "--epochs")
+      a.epochs = std::atoi(value.c_str());
+    else if (arg == "--threads")
+      a.threads = std::atoi(value.c_str());
+    else if (arg == "--seed")
+      a.seed = std::strtoull(value.c_str(), nullptr, 10);
     else if (arg == "--schedule") {
-      if (value != "constant" && value != "cosine") return usage("--schedule takes constant or cosine, got \"" + value + "\"");
+      if (value != "constant" && value != "cosine")
+        return usage("--schedule takes constant or cosine, got \"" + value + "\"");
       a.cosine = value == "cosine";
-    }
-    else return usage("unknown option \"" + arg + "\"");
+    } else
+      return usage("unknown option \"" + arg + "\"");
   }
   if (a.init_out.empty()) return usage("--init-out PATH is required");
   if (a.epochs < 1 || a.threads < 1) return usage("--epochs and --threads must be >= 1");

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit::cli {
 
@@ -26,9 +26,12 @@ std::string option_names(const CommandSpec& spec) {
 
 std::string expected_value(const OptionSpec& o) {
   std::ostringstream s;
-  if (o.kind == ArgKind::Integer) s << "an integer >= " << static_cast<int64_t>(o.min);
-  else if (o.kind == ArgKind::Number) s << "a number >= " << number_text(o.min);
-  else s << "a value";
+  if (o.kind == ArgKind::Integer)
+    s << "an integer >= " << static_cast<int64_t>(o.min);
+  else if (o.kind == ArgKind::Number)
+    s << "a number >= " << number_text(o.min);
+  else
+    s << "a value";
   return s.str();
 }
 
@@ -42,7 +45,8 @@ void check_value(const std::string& where, const OptionSpec& o, const std::strin
   errno = 0;
   if (o.kind == ArgKind::Integer) {
     const long long v = std::strtoll(begin, &end, 10);
-    if (text.empty() || *end != '\0' || errno == ERANGE) throw OptionError(where, "not an integer", expected_value(o), in_quotes(text));
+    if (text.empty() || *end != '\0' || errno == ERANGE)
+      throw OptionError(where, "not an integer", expected_value(o), in_quotes(text));
     if (static_cast<double>(v) < o.min) throw OptionError(where, "out of range", expected_value(o), text);
   } else {
     const double v = std::strtod(begin, &end);
@@ -82,7 +86,8 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
       if (out.positionals.size() == spec.positionals.size()) {
         std::string wanted;
         for (const auto& p : spec.positionals) wanted += (wanted.empty() ? "" : " ") + p;
-        throw OptionError(command, "unexpected argument " + in_quotes(a), wanted.empty() ? "no arguments" : wanted, in_quotes(a));
+        throw OptionError(command, "unexpected argument " + in_quotes(a), wanted.empty() ? "no arguments" : wanted,
+                          in_quotes(a));
       }
       out.positionals.push_back(a);
       continue;
@@ -92,12 +97,15 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
     const bool inline_value = eq != std::string::npos;
     if (inline_value) value = name.substr(eq + 1), name = name.substr(0, eq);
     const OptionSpec* o = find(spec, name);
-    if (!o) throw OptionError(command, "unknown option " + in_quotes("--" + name), "one of " + option_names(spec), in_quotes(a));
+    if (!o)
+      throw OptionError(command, "unknown option " + in_quotes("--" + name), "one of " + option_names(spec),
+                        in_quotes(a));
     const std::string where = command + ", option --" + name;
     if (o->kind == ArgKind::Flag) {
       if (inline_value) throw OptionError(where, "a flag takes no value", "--" + name, in_quotes(a));
     } else if (!inline_value) {
-      if (i + 1 == args.size()) throw OptionError(where, "missing value", expected_value(*o), "the end of the arguments");
+      if (i + 1 == args.size())
+        throw OptionError(where, "missing value", expected_value(*o), "the end of the arguments");
       value = args[++i];
     }
     if (o->kind != ArgKind::Flag) check_value(where, *o, value);
@@ -121,7 +129,8 @@ std::string usage(const CommandSpec& spec) {
   for (const auto& p : spec.positionals) s << " " << p;
   for (const auto& o : spec.options) {
     const bool req = std::find(spec.required.begin(), spec.required.end(), o.name) != spec.required.end();
-    s << " " << (req ? "" : "[") << "--" << o.name << (o.placeholder.empty() ? "" : " " + o.placeholder) << (req ? "" : "]");
+    s << " " << (req ? "" : "[") << "--" << o.name << (o.placeholder.empty() ? "" : " " + o.placeholder)
+      << (req ? "" : "]");
   }
   s << "\n\n" << spec.summary << "\n\noptions:\n";
   size_t width = 0;

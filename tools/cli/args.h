@@ -22,10 +22,10 @@ struct OptionSpec {
 };
 
 struct CommandSpec {
-  std::string name;                     // "train"
+  std::string name;                      // "train"
   std::vector<std::string> positionals;  // "MODEL.json"
   std::vector<OptionSpec> options;
-  std::vector<std::string> required;    // option names that must be given
+  std::vector<std::string> required;  // option names that must be given
   std::string summary;
 };
 

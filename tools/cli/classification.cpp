@@ -6,8 +6,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "core/error.h"
-#include "graph/executor.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/executor.h>
 
 namespace netkit::cli {
 
@@ -31,7 +31,8 @@ ClassificationReport evaluate_classifier(const Net& net, const Array& images, co
     std::vector<int64_t> dims = images.dims();
     dims[0] = count;
     Array batch = Array::zeros(dims);
-    std::memcpy(batch.data(), images.data() + begin * per_example, sizeof(float) * static_cast<size_t>(count * per_example));
+    std::memcpy(batch.data(), images.data() + begin * per_example,
+                sizeof(float) * static_cast<size_t>(count * per_example));
     const Array probs = executor.forward({{ins[0], batch}}).at(outs[0]);
     if (classes == 0) {
       classes = probs.size() / count;
@@ -72,11 +73,14 @@ std::string name_of(const std::vector<std::string>& names, size_t k) {
 std::string report_text(const ClassificationReport& r, const std::vector<std::string>& class_names) {
   std::ostringstream s;
   char line[160];
-  std::snprintf(line, sizeof line, "examples %lld  loss %.4f  accuracy %.4f\n", (long long)r.examples, r.loss, r.accuracy);
+  std::snprintf(line, sizeof line, "examples %lld  loss %.4f  accuracy %.4f\n", (long long)r.examples, r.loss,
+                r.accuracy);
   s << line << "\nper-class accuracy:\n";
   for (size_t k = 0; k < r.class_accuracy.size(); ++k) {
-    if (r.class_accuracy[k] < 0) std::snprintf(line, sizeof line, "  %-12s     -\n", name_of(class_names, k).c_str());
-    else std::snprintf(line, sizeof line, "  %-12s %.4f\n", name_of(class_names, k).c_str(), r.class_accuracy[k]);
+    if (r.class_accuracy[k] < 0)
+      std::snprintf(line, sizeof line, "  %-12s     -\n", name_of(class_names, k).c_str());
+    else
+      std::snprintf(line, sizeof line, "  %-12s %.4f\n", name_of(class_names, k).c_str(), r.class_accuracy[k]);
     s << line;
   }
   s << "\nconfusion matrix (rows: label, columns: predicted):\n             ";
@@ -97,8 +101,12 @@ std::string report_text(const ClassificationReport& r, const std::vector<std::st
 nlohmann::json report_json(const ClassificationReport& r, const std::vector<std::string>& class_names) {
   nlohmann::json per_class = nlohmann::json::object();
   for (size_t k = 0; k < r.class_accuracy.size(); ++k)
-    per_class[name_of(class_names, k)] = r.class_accuracy[k] < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.class_accuracy[k]);
-  return {{"examples", r.examples}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"class_accuracy", per_class},
+    per_class[name_of(class_names, k)] =
+        r.class_accuracy[k] < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.class_accuracy[k]);
+  return {{"examples", r.examples},
+          {"loss", r.loss},
+          {"accuracy", r.accuracy},
+          {"class_accuracy", per_class},
           {"confusion", r.confusion}};
 }
 

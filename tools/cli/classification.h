@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/array.h"
-#include "graph/net.h"
+#include <netkit/core/array.h>
+#include <netkit/graph/net.h>
 
 namespace netkit::cli {
 

@@ -4,23 +4,24 @@
 #include <cstdio>
 #include <utility>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "graph/net_info.h"
-#include "graph/net_json.h"
-#include "graph/plan.h"
+#include <netkit/core/error.h>
+#include <netkit/core/parallel.h>
+#include <netkit/graph/net_info.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/graph/plan.h>
+#include <netkit/train/fashion_mnist.h>
+#include <netkit/train/net_train.h>
 #include "tools/cli/classification.h"
 #include "tools/cli/learning_curve.h"
 #include "tools/cli/progress.h"
-#include "train/fashion_mnist.h"
-#include "train/net_train.h"
 
 namespace netkit::cli {
 
 namespace {
 
 const OptionSpec kData{"data", ArgKind::Text, "fashion-mnist (Debian's package) or a directory of IDX files", "DIR"};
-const OptionSpec kThreads{"threads", ArgKind::Integer, "threads (default: NETKIT_NUM_THREADS, OMP_NUM_THREADS or all)", "T", 1};
+const OptionSpec kThreads{"threads", ArgKind::Integer, "threads (default: NETKIT_NUM_THREADS, OMP_NUM_THREADS or all)",
+                          "T", 1};
 const OptionSpec kJson{"json", ArgKind::Flag, "print a machine-readable summary line last", ""};
 
 FashionMnist load_data(const ParsedArgs& a) {
@@ -33,7 +34,8 @@ FashionMnist load_data(const ParsedArgs& a) {
 // Takes the split by value: pass std::move(split) when it is not needed afterwards, so the
 // images are not held twice (60000 training images are 188 MB as float32).
 TrainingData classification_data(LabeledImages split) {
-  return TrainingData::classification(std::move(split.images), std::vector<int64_t>(split.labels.begin(), split.labels.end()));
+  return TrainingData::classification(std::move(split.images),
+                                      std::vector<int64_t>(split.labels.begin(), split.labels.end()));
 }
 
 void apply_threads(const ParsedArgs& a) {
@@ -73,9 +75,10 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
       if (now - last_draw < std::chrono::milliseconds(200) && p.batch != p.batches_per_round) return true;
       last_draw = now;
       const double per_step = p.step > 0 ? p.seconds / static_cast<double>(p.step) : 0;
-      err << "\r" << progress_bar({static_cast<int>(p.round), static_cast<int>(o.rounds), p.batch, p.batches_per_round, p.loss,
-                                   p.seconds > 0 ? static_cast<double>(p.step * o.batch_size) / p.seconds : 0,
-                                   per_step * static_cast<double>(p.total_steps - p.step)})
+      err << "\r"
+          << progress_bar({static_cast<int>(p.round), static_cast<int>(o.rounds), p.batch, p.batches_per_round, p.loss,
+                           p.seconds > 0 ? static_cast<double>(p.step * o.batch_size) / p.seconds : 0,
+                           per_step * static_cast<double>(p.total_steps - p.step)})
           << std::flush;
       return true;
     }
@@ -100,14 +103,23 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   const ClassificationReport report = evaluate_classifier(results.net, data.test.images, data.test.labels);
   char line[200];
   std::snprintf(line, sizeof line, "trained %lld steps in %.1f s (%.0f examples/s); saved %s\ntest accuracy: %.4f\n",
-                (long long)results.steps, results.seconds, results.examples_per_second, out_path.c_str(), report.accuracy);
+                (long long)results.steps, results.seconds, results.examples_per_second, out_path.c_str(),
+                report.accuracy);
   out << line;
   if (a.has("json"))
-    out << nlohmann::json{{"command", "train"}, {"model", out_path}, {"epochs", o.rounds}, {"steps", results.steps},
-                          {"learning_rate", o.sgd.learning_rate}, {"schedule", schedule}, {"l2", o.sgd.l2},
-                          {"seconds", results.seconds}, {"examples_per_second", results.examples_per_second},
-                          {"test_accuracy", report.accuracy}, {"test_loss", report.loss},
-                          {"curve", curve_files}}.dump()
+    out << nlohmann::json{{"command", "train"},
+                          {"model", out_path},
+                          {"epochs", o.rounds},
+                          {"steps", results.steps},
+                          {"learning_rate", o.sgd.learning_rate},
+                          {"schedule", schedule},
+                          {"l2", o.sgd.l2},
+                          {"seconds", results.seconds},
+                          {"examples_per_second", results.examples_per_second},
+                          {"test_accuracy", report.accuracy},
+                          {"test_loss", report.loss},
+                          {"curve", curve_files}}
+               .dump()
         << "\n";
   return 0;
 }
@@ -134,13 +146,18 @@ int run_info(const ParsedArgs& a, std::ostream& out) {
     if (v.shape.known()) per_example += v.shape.num_elements();
   out << layer_table(model) << "\n";
   char line[200];
-  std::snprintf(line, sizeof line, "parameters: %lld (%.2f MB as float32)\nactivations: %.2f MB per example kept for training\n",
+  std::snprintf(line, sizeof line,
+                "parameters: %lld (%.2f MB as float32)\nactivations: %.2f MB per example kept for training\n",
                 (long long)info.total_elements, static_cast<double>(info.total_elements) * 4 / 1e6,
                 static_cast<double>(per_example) * 4 / 1e6);
   out << line;
   if (a.has("json"))
-    out << nlohmann::json{{"command", "info"}, {"layers", info.layer_count}, {"arrays", info.array_count},
-                          {"parameters", info.total_elements}, {"activation_bytes_per_example", per_example * 4}}.dump()
+    out << nlohmann::json{{"command", "info"},
+                          {"layers", info.layer_count},
+                          {"arrays", info.array_count},
+                          {"parameters", info.total_elements},
+                          {"activation_bytes_per_example", per_example * 4}}
+               .dump()
         << "\n";
   return 0;
 }
@@ -167,9 +184,16 @@ const std::vector<CommandSpec>& command_specs() {
        {"out"},
        "Trains MODEL.json on Fashion-MNIST with SGD, evaluates it on the test set after every round, saves the\n"
        "trained model to OUT.json and its learning curve to OUT.curve.csv and OUT.curve.svg."},
-      {"eval", {"MODEL.json"}, {kData, kThreads, kJson}, {},
+      {"eval",
+       {"MODEL.json"},
+       {kData, kThreads, kJson},
+       {},
        "Evaluates MODEL.json on the Fashion-MNIST test set: loss, accuracy, per-class accuracy, confusion matrix."},
-      {"info", {"MODEL.json"}, {kJson}, {}, "Prints the layer table, the arrays, the parameter count and a memory estimate."},
+      {"info",
+       {"MODEL.json"},
+       {kJson},
+       {},
+       "Prints the layer table, the arrays, the parameter count and a memory estimate."},
       {"graph", {"MODEL.json"}, {}, {}, "Prints the net as Graphviz DOT (render with: dot -Tsvg)."},
   };
   return specs;
@@ -177,7 +201,8 @@ const std::vector<CommandSpec>& command_specs() {
 
 std::string overview() {
   std::string s = "usage: netkit COMMAND [ARGS] (netkit COMMAND --help for more)\n\ncommands:\n";
-  for (const auto& c : command_specs()) s += "  " + c.name + std::string(8 - c.name.size(), ' ') + c.summary.substr(0, c.summary.find('\n')) + "\n";
+  for (const auto& c : command_specs())
+    s += "  " + c.name + std::string(8 - c.name.size(), ' ') + c.summary.substr(0, c.summary.find('\n')) + "\n";
   return s;
 }
 

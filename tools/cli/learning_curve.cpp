@@ -6,7 +6,7 @@
 #include <functional>
 #include <sstream>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 
 namespace netkit::cli {
 
@@ -34,7 +34,8 @@ void panel(std::ostringstream& s, const std::vector<RoundPoint>& rounds, const s
       if (se.value(r) >= 0) lo = std::min(lo, se.value(r)), hi = std::max(hi, se.value(r));
   if (lo > hi) lo = 0, hi = 1;
   if (hi - lo < 1e-12) hi = lo + 1;
-  const int first = rounds.empty() ? 0 : rounds.front().round, last = rounds.empty() ? 1 : std::max(rounds.back().round, first + 1);
+  const int first = rounds.empty() ? 0 : rounds.front().round,
+            last = rounds.empty() ? 1 : std::max(rounds.back().round, first + 1);
   auto px = [&](int round) { return x0 + w * (round - first) / double(last - first); };
   auto py = [&](double v) { return y0 + h - h * (v - lo) / (hi - lo); };
   s << "<rect x=\"" << x0 << "\" y=\"" << y0 << "\" width=\"" << w << "\" height=\"" << h
@@ -51,8 +52,8 @@ void panel(std::ostringstream& s, const std::vector<RoundPoint>& rounds, const s
       if (se.value(r) >= 0) points += coord(px(r.round)) + "," + coord(py(se.value(r))) + " ";
     if (points.empty()) continue;
     points.pop_back();
-    s << "<polyline class=\"" << se.name << "\" fill=\"none\" stroke=\"" << se.colour << "\" stroke-width=\"2\" points=\""
-      << points << "\"/>\n";
+    s << "<polyline class=\"" << se.name << "\" fill=\"none\" stroke=\"" << se.colour
+      << "\" stroke-width=\"2\" points=\"" << points << "\"/>\n";
     s << "<text x=\"" << x0 + w - 4 << "\" y=\"" << legend << "\" text-anchor=\"end\" fill=\"" << se.colour << "\">"
       << se.name << "</text>\n";
     legend += 14;

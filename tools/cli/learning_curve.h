@@ -9,7 +9,7 @@ namespace netkit::cli {
 
 struct RoundPoint {
   int round = 0;
-  double train_loss = 0, train_accuracy = -1;          // accuracy < 0: not measured
+  double train_loss = 0, train_accuracy = -1;             // accuracy < 0: not measured
   double validation_loss = -1, validation_accuracy = -1;  // < 0: no validation set
 };
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include <netkit/core/error.h>
 #include "tools/cli/commands.h"
 
 namespace {

@@ -8,8 +8,11 @@ namespace netkit::cli {
 std::string clock_text(double seconds) {
   const int64_t s = seconds > 0 ? static_cast<int64_t>(std::llround(seconds)) : 0;
   char buffer[32];
-  if (s >= 3600) std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
-  else std::snprintf(buffer, sizeof buffer, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+  if (s >= 3600)
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                  (long long)(s % 60));
+  else
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
   return buffer;
 }
 

@@ -7,13 +7,13 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "graph/net.h"
-#include "graph/net_info.h"
-#include "graph/net_json.h"
+#include <netkit/graph/net.h>
+#include <netkit/graph/net_info.h>
+#include <netkit/graph/net_json.h>
+#include <netkit/train/fashion_mnist.h>
+#include <netkit/train/net_train.h>
 #include "tools/cli/classification.h"
-#include "train/fashion_mnist.h"
 #include "tools/examples/fashion_cnn_model.h"
-#include "train/net_train.h"
 
 using namespace netkit;
 
@@ -37,7 +37,8 @@ int main(int argc, char** argv) try {
     return true;
   };
   // Softmax at the end and class-index targets: NetTrain attaches CrossEntropyLoss itself.
-  const TrainResults results = net_train(cnn, TrainingData::classification(data.train.images, labels(data.train)), options);
+  const TrainResults results =
+      net_train(cnn, TrainingData::classification(data.train.images, labels(data.train)), options);
 
   const cli::ClassificationReport report = cli::evaluate_classifier(results.net, data.test.images, data.test.labels);
   std::printf("test accuracy %.4f after %lld steps (%.0f examples/s)\n", report.accuracy, (long long)results.steps,

@@ -2,7 +2,7 @@
 // layer array adapted to 28x28x1 inputs.
 #pragma once
 
-#include "graph/net.h"
+#include <netkit/graph/net.h>
 
 namespace netkit::examples {
 

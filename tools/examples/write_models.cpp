@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "graph/net_json.h"
+#include <netkit/graph/net_json.h>
 #include "tools/examples/fashion_cnn_model.h"
 
 using namespace netkit;

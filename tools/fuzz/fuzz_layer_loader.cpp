@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <string>
 
-#include "core/error.h"
-#include "graph/layer_net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/layer_net_json.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto doc = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(data), size));
-    const netkit::LayerNet net = netkit::layer_net_from_json(doc.is_object() && doc.contains("layer") ? doc["layer"] : doc);
+    const netkit::LayerNet net =
+        netkit::layer_net_from_json(doc.is_object() && doc.contains("layer") ? doc["layer"] : doc);
     if (net.initialized() && net.layer().input_ports().size() == 1) {
       const netkit::Shape shape = net.port_shape(net.layer().input_ports()[0]);
       if (shape.known() && shape.num_elements() < 10000) {

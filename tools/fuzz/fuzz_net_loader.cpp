@@ -8,8 +8,8 @@
 #include <map>
 #include <string>
 
-#include "core/error.h"
-#include "graph/net_json.h"
+#include <netkit/core/error.h>
+#include <netkit/graph/net_json.h>
 
 namespace {
 
