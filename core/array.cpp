@@ -1,5 +1,6 @@
 #include <netkit/core/array.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -82,6 +83,22 @@ void Array::require_finite(const std::string& where, const std::string& what) co
     if (!std::isfinite(data_[i]))
       throw EvaluationError(where, what + " contains NaN or infinity", "finite values",
                             number_text(data_[i]) + " at element " + std::to_string(i));
+}
+
+ArrayView::ArrayView(const float* data, std::vector<int64_t> dims) : data_(data), dims_(std::move(dims)), size_(1) {
+  for (int64_t d : dims_) size_ *= d;
+}
+
+bool ArrayView::all_finite() const {
+  for (int64_t i = 0; i < size_; ++i)
+    if (!std::isfinite(data_[i])) return false;
+  return true;
+}
+
+Array ArrayView::copy() const {
+  Array out = Array::zeros(dims_);
+  std::copy(data_, data_ + size_, out.data());
+  return out;
 }
 
 }  // namespace netkit

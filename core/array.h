@@ -89,4 +89,26 @@ class Array {
   FloatBuffer data_;
 };
 
+// A read-only, non-owning view of floats with dims, e.g. one array's gradient inside a net's
+// contiguous gradient arena (graph/array_store.h). Valid while the memory it points into is.
+class ArrayView {
+ public:
+  ArrayView() = default;
+  ArrayView(const float* data, std::vector<int64_t> dims);
+  ArrayView(const Array& a) : ArrayView(a.data(), a.dims()) {}  // NOLINT: a view of a whole array
+  const std::vector<int64_t>& dims() const { return dims_; }
+  int64_t rank() const { return static_cast<int64_t>(dims_.size()); }
+  int64_t size() const { return size_; }
+  const float* data() const { return data_; }
+  bool empty() const { return data_ == nullptr; }
+  float operator[](int64_t i) const { return data_[i]; }
+  bool all_finite() const;
+  Array copy() const;  // an owning copy
+
+ private:
+  const float* data_ = nullptr;
+  std::vector<int64_t> dims_;
+  int64_t size_ = 0;
+};
+
 }  // namespace netkit

@@ -1,4 +1,5 @@
-// Typed errors, one per stage (DESIGN.md section 9). Every message has the form
+// Typed errors, one per stage (construction, shapes, initialization, evaluation, training, files). Every message has
+// the form
 //   <where>: <problem>; expected <X>, got <Y>[. <hint>]
 // and callers higher up prepend their own location ("node 3 \"bn1\" (BatchNormalization), ")
 // without losing the exception's type.

@@ -1,6 +1,6 @@
 // OpenBLAS single-threaded for the lifetime of the guard. Kernels that split a product into
 // fixed blocks and run the blocks on netkit's own threads use it, so that each block's sgemm runs
-// in one thread and sums in the same order for every thread count (DESIGN.md section 8).
+// in one thread and sums in the same order for every thread count.
 #pragma once
 
 #include <netkit/core/blas.h>

@@ -21,7 +21,19 @@ struct Executor::Run {
   std::vector<std::vector<Array>> saved;  // per step
   std::vector<const float*> inputs;       // per value: the batch for net inputs
   std::vector<Array> input_copies;        // kept for backward, which may run after the caller's batches are gone
-  NetGradients gradients;                 // kept across batches: refilled, not reallocated, by each backward
+  // The arrays, bound for this plan; rebound when the net's plan (where its arrays live) changes.
+  ArrayStore store;
+  std::shared_ptr<const Plan> bound_to;
+  bool bound = false;  // the arguments below match the store, the batch and the buffers
+  // Every step's arguments, made once per plan and batch size; a batch only refreshes pointers.
+  std::vector<ForwardArgs> forward_args;
+  std::vector<BackwardArgs> backward_args;
+  std::vector<MovingUpdateArgs> moving_args;
+  std::vector<float*> grad;         // per value: its gradient buffer
+  std::vector<char> written;        // per value: has a gradient this backward
+  std::vector<Array> output_grads;  // per output port, for the batch
+  std::vector<char> output_grad_given;
+  NetGradients gradients;  // what backward() returns, refilled (not reallocated) by each call
   Mode mode = Mode::Test;
   uint64_t seed = 0;
   bool ready_for_backward = false;
@@ -46,6 +58,17 @@ uint64_t step_seed(uint64_t seed, size_t step) {
 
 }  // namespace
 
+void Executor::check_initialized() {
+  if (run_ && run_->bound_to == net_->plan_ptr() && run_->store.missing().empty()) return;
+  std::vector<std::string> missing;
+  for (const auto& step : net_->plan().steps)
+    for (const auto& d : step.decls)
+      if (d.role != ArrayRole::Saved && !net_->storage_of(step, d.name)) missing.push_back(step.array_key(d.name));
+  if (!missing.empty())
+    throw EvaluationError("net", "cannot evaluate: arrays not initialized", "initialized arrays",
+                          "missing " + join_names(missing), "Call initialize() first");
+}
+
 void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bool for_backward) {
   const Plan& net_plan = net_->plan();
   std::map<std::string, Shape> shapes;
@@ -54,30 +77,44 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     if (std::find(net_plan.input_names.begin(), net_plan.input_names.end(), name) == net_plan.input_names.end())
       throw EvaluationError("net", "unknown input port " + in_quotes(name),
                             "one of " + join_names(net_plan.input_names), in_quotes(name));
+  // The common case, a batch shaped like the last one, is recognised without building shapes.
+  bool same_shapes = run_ && run_->for_backward == for_backward && run_->input_shapes.size() == inputs.size();
+  for (size_t i = 0; i < net_plan.input_names.size() && same_shapes; ++i) {
+    const auto it = inputs.find(net_plan.input_names[i]);
+    const auto last = run_->input_shapes.find(net_plan.input_names[i]);
+    same_shapes = it != inputs.end() && last != run_->input_shapes.end() &&
+                  last->second.rank() == it->second.rank() - 1 &&
+                  std::equal(last->second.dims().begin(), last->second.dims().end(), it->second.dims().begin() + 1) &&
+                  (batch < 0 || it->second.dims()[0] == batch);
+    if (same_shapes) batch = it->second.dims()[0];
+  }
+  if (!same_shapes) batch = -1;
   for (size_t i = 0; i < net_plan.input_names.size(); ++i) {
     const std::string& port = net_plan.input_names[i];
-    const std::string at = "net, port " + in_quotes(port);
+    auto at = [&port] { return "net, port " + in_quotes(port); };  // made only for a message
     auto it = inputs.find(port);
-    const Shape expected = net_plan.values[net_plan.input_values[i]].shape;
-    if (it == inputs.end())
-      throw EvaluationError(at, "no data for this port", "a batch of " + expected.to_string(), "none");
-    const Array& b = it->second;
-    if (b.rank() < 1 || b.dims()[0] < 1)
-      throw EvaluationError(at, "batch has no examples", "a batch of " + expected.to_string(),
-                            "dims " + dims_to_string(b.dims()));
-    if (batch >= 0 && b.dims()[0] != batch)
-      throw EvaluationError(at, "batch size differs from the other ports", std::to_string(batch) + " examples",
-                            std::to_string(b.dims()[0]));
-    batch = b.dims()[0];
-    const Shape example(std::vector<int64_t>(b.dims().begin() + 1, b.dims().end()));
-    if (!Shape::unify(expected, example))
-      throw EvaluationError(
-          at, "batch does not match the port shape", "examples of shape " + expected.to_string(),
-          "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(b.dims()) + ")");
-    b.require_finite(at, "input");
-    shapes[port] = example;
+    if (!same_shapes) {
+      const Shape expected = net_plan.values[net_plan.input_values[i]].shape;
+      if (it == inputs.end())
+        throw EvaluationError(at(), "no data for this port", "a batch of " + expected.to_string(), "none");
+      const Array& b = it->second;
+      if (b.rank() < 1 || b.dims()[0] < 1)
+        throw EvaluationError(at(), "batch has no examples", "a batch of " + expected.to_string(),
+                              "dims " + dims_to_string(b.dims()));
+      if (batch >= 0 && b.dims()[0] != batch)
+        throw EvaluationError(at(), "batch size differs from the other ports", std::to_string(batch) + " examples",
+                              std::to_string(b.dims()[0]));
+      batch = b.dims()[0];
+      const Shape example(std::vector<int64_t>(b.dims().begin() + 1, b.dims().end()));
+      if (!Shape::unify(expected, example))
+        throw EvaluationError(
+            at(), "batch does not match the port shape", "examples of shape " + expected.to_string(),
+            "examples of shape " + example.to_string() + " (batch dims " + dims_to_string(b.dims()) + ")");
+      shapes[port] = example;
+    }
+    if (!it->second.all_finite()) it->second.require_finite(at(), "input");
   }
-  if (!run_ || run_->input_shapes != shapes || run_->for_backward != for_backward) {
+  if (!same_shapes) {
     auto r = std::make_unique<Run>();
     r->input_shapes = shapes;
     r->for_backward = for_backward;
@@ -120,6 +157,12 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     run_ = std::move(r);
   }
   Run& r = *run_;
+  if (r.bound_to != net_->plan_ptr()) {
+    r.store = ArrayStore(*net_, r.plan);
+    r.bound_to = net_->plan_ptr();
+    r.bound = false;
+    r.gradients.arrays.clear();
+  }
   if (r.batch != batch) {
     r.batch = batch;
     r.forward_slots.clear();
@@ -127,6 +170,9 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     r.gradient_slots.clear();
     r.gradients_sized = false;
     r.gradients.inputs.clear();  // sized by the batch
+    r.output_grads.clear();
+    for (int v : r.plan.output_values) r.output_grads.push_back(Array::zeros(r.plan.values[v].shape.with_batch(batch)));
+    r.bound = false;
   }
   r.inputs.assign(r.plan.values.size(), nullptr);
   r.input_copies.resize(r.plan.input_names.size());
@@ -142,13 +188,49 @@ void Executor::prepare(const std::map<std::string, Array>& inputs, Mode mode, bo
     r.inputs[r.plan.input_values[i]] = for_backward ? copy.data() : batch_array.data();
   }
   r.mode = mode;
+  if (!r.bound) bind();
 }
 
-const Array* Executor::param_storage(const PlanStep& step, const std::string& array) const {
-  auto it = step.shared.find(array);
-  if (it != step.shared.end()) return net_->node_at(it->second.container).shared_storage(it->second.name);
-  const LayerNet& leaf = net_->node_at(step.node_indices).layer();
-  return leaf.has_array(array) ? &leaf.array(array) : nullptr;
+void Executor::bind() {
+  Run& r = *run_;
+  const size_t n = r.plan.values.size();
+  r.grad.assign(n, nullptr);  // set by the first backward, which sizes the gradient buffers
+  if (r.gradients_sized)
+    for (size_t v = 0; v < n; ++v) r.grad[v] = r.gradient_slots[r.gradient_buffers.slot_of[v]].data();
+  r.written.assign(n, 0);
+  r.output_grad_given.assign(r.plan.output_values.size(), 0);
+  r.forward_args.assign(r.plan.steps.size(), {});
+  r.backward_args.assign(r.plan.steps.size(), {});
+  r.moving_args.assign(r.plan.steps.size(), {});
+  for (size_t s = 0; s < r.plan.steps.size(); ++s) {
+    const PlanStep& step = r.plan.steps[s];
+    const std::vector<size_t>& slots = r.store.step_slots(s);
+    ForwardArgs& a = r.forward_args[s];
+    a.batch = r.batch;
+    a.input_shapes = step.shapes.inputs;
+    a.output_shapes = step.shapes.outputs;
+    a.inputs.assign(step.inputs.size(), nullptr);  // set per batch: net inputs are the caller's
+    for (int v : step.outputs) a.outputs.push_back(r.forward_slots[r.forward_buffers.slot_of[v]].data());
+    a.params.assign(slots.size(), nullptr);  // set per batch: set_array may move a value
+    for (auto& saved : r.saved[s]) a.saved.push_back(saved.data());
+    BackwardArgs& b = r.backward_args[s];
+    b.batch = r.batch;
+    b.input_shapes = step.shapes.inputs;
+    b.output_shapes = step.shapes.outputs;
+    b.inputs.assign(step.inputs.size(), nullptr);
+    b.input_grads.assign(step.inputs.size(), nullptr);
+    b.outputs.assign(step.outputs.size(), nullptr);
+    b.output_grads.assign(step.outputs.size(), nullptr);
+    b.params.assign(slots.size(), nullptr);
+    for (size_t slot : slots) b.param_grads.push_back(r.store.gradient_data(slot));
+    for (auto& saved : r.saved[s]) b.saved.push_back(saved.data());
+    MovingUpdateArgs& m = r.moving_args[s];
+    m.batch = r.batch;
+    m.input_shapes = step.shapes.inputs;
+    for (auto& saved : r.saved[s]) m.saved.push_back(saved.data());
+    m.moving.assign(slots.size(), nullptr);
+  }
+  r.bound = true;
 }
 
 const float* Executor::value_data(int value) const {
@@ -157,34 +239,31 @@ const float* Executor::value_data(int value) const {
   return r.forward_slots[r.forward_buffers.slot_of[value]].data();
 }
 
-std::map<std::string, Array> Executor::forward(const std::map<std::string, Array>& inputs, Mode mode, bool for_backward,
-                                               uint64_t seed) {
-  std::vector<std::string> missing;
-  for (const auto& step : net_->plan().steps)
-    for (const auto& d : step.decls)
-      if (d.role != ArrayRole::Saved && !param_storage(step, d.name)) missing.push_back(step.array_key(d.name));
-  if (!missing.empty())
-    throw EvaluationError("net", "cannot evaluate: arrays not initialized", "initialized arrays",
-                          "missing " + join_names(missing), "Call initialize() first");
+void Executor::run_forward(const std::map<std::string, Array>& inputs, Mode mode, bool for_backward, uint64_t seed) {
+  check_initialized();
   prepare(inputs, mode, for_backward);
   Run& r = *run_;
+  r.store.refresh_multipliers(*net_);
   r.seed = seed;
   r.ready_for_backward = false;
+  std::fill(r.output_grad_given.begin(), r.output_grad_given.end(), 0);
   for (size_t s = 0; s < r.plan.steps.size(); ++s) {
     const PlanStep& step = r.plan.steps[s];
-    ForwardArgs a;
+    ForwardArgs& a = r.forward_args[s];
     a.mode = mode;
-    a.batch = r.batch;
-    a.input_shapes = step.shapes.inputs;
-    a.output_shapes = step.shapes.outputs;
-    for (int v : step.inputs) a.inputs.push_back(value_data(v));
-    for (int v : step.outputs) a.outputs.push_back(r.forward_slots[r.forward_buffers.slot_of[v]].data());
-    for (const auto& d : step.decls)
-      if (d.role != ArrayRole::Saved) a.params.push_back(param_storage(step, d.name)->data());
-    for (auto& saved : r.saved[s]) a.saved.push_back(saved.data());
+    for (size_t i = 0; i < step.inputs.size(); ++i) a.inputs[i] = value_data(step.inputs[i]);
+    const std::vector<size_t>& slots = r.store.step_slots(s);
+    for (size_t k = 0; k < slots.size(); ++k) a.params[k] = r.store[slots[k]].value->data();
     a.seed = step_seed(seed, s);
     with_location(step.where, [&] { step.layer->forward(a); });
   }
+  r.ready_for_backward = for_backward;
+}
+
+std::map<std::string, Array> Executor::forward(const std::map<std::string, Array>& inputs, Mode mode, bool for_backward,
+                                               uint64_t seed) {
+  run_forward(inputs, mode, for_backward, seed);
+  const Run& r = *run_;
   std::map<std::string, Array> outputs;
   for (size_t i = 0; i < r.plan.output_names.size(); ++i) {
     const int v = r.plan.output_values[i];
@@ -192,8 +271,100 @@ std::map<std::string, Array> Executor::forward(const std::map<std::string, Array
     std::memcpy(out.data(), value_data(v), sizeof(float) * static_cast<size_t>(out.size()));
     outputs.emplace(r.plan.output_names[i], std::move(out));
   }
-  r.ready_for_backward = for_backward;
   return outputs;
+}
+
+size_t Executor::output_index(const std::string& port, const char* what) const {
+  const auto& names = run_->plan.output_names;
+  const auto it = std::find(names.begin(), names.end(), port);
+  if (it == names.end())
+    throw EvaluationError("net", std::string(what) + " an unknown output port " + in_quotes(port),
+                          "one of " + join_names(names), in_quotes(port));
+  return static_cast<size_t>(it - names.begin());
+}
+
+ArrayView Executor::output(const std::string& port) const {
+  if (!run_) throw EvaluationError("net", "no output before a forward pass", "forward first", "no such pass");
+  const size_t i = output_index(port, "output of");
+  return ArrayView(value_data(run_->plan.output_values[i]), run_->output_grads[i].dims());
+}
+
+ArrayView Executor::step_input(const std::vector<size_t>& node_indices, size_t port) const {
+  if (!run_ || !run_->ready_for_backward)
+    throw EvaluationError("net", "no layer input kept", "forward(..., for_backward = true) first", "no such pass");
+  for (const PlanStep& step : run_->plan.steps)
+    if (step.node_indices == node_indices) {
+      const int v = step.inputs.at(port);
+      return ArrayView(value_data(v), run_->plan.values[v].shape.with_batch(run_->batch));
+    }
+  throw std::logic_error("Executor::step_input: no such layer in the plan");
+}
+
+float* Executor::output_gradient(const std::string& port) {
+  if (!run_ || !run_->ready_for_backward)
+    throw EvaluationError("net", "backward without a forward pass to differentiate",
+                          "forward(..., for_backward = true) first", "no such pass");
+  const size_t i = output_index(port, "gradient for");
+  run_->output_grad_given[i] = 1;
+  return run_->output_grads[i].data();
+}
+
+void Executor::run_backward() {
+  if (!run_ || !run_->ready_for_backward)
+    throw EvaluationError("net", "backward without a forward pass to differentiate",
+                          "forward(..., for_backward = true) first", "no such pass");
+  backward_steps(false);
+}
+
+void Executor::backward_steps(bool input_gradients) {
+  Run& r = *run_;
+  const Plan& plan = r.plan;
+  if (!r.gradients_sized) {
+    r.gradient_slots.clear();
+    for (int64_t e : r.gradient_buffers.slot_elements) r.gradient_slots.push_back(Array::zeros({r.batch * e}));
+    for (size_t v = 0; v < plan.values.size(); ++v) r.grad[v] = r.gradient_slots[r.gradient_buffers.slot_of[v]].data();
+    r.gradients_sized = true;
+  }
+  auto size_of = [&](int v) { return static_cast<size_t>(r.batch * r.elements[v]); };
+  // written[v]: value v has a gradient (given for an output port, or added by a consumer's
+  // backward). A step none of whose outputs has one contributes nothing and is skipped: an
+  // output port without a gradient (the probabilities beside a loss) costs no backward pass.
+  std::fill(r.written.begin(), r.written.end(), 0);
+  for (size_t i = 0; i < plan.output_values.size(); ++i) {
+    if (!r.output_grad_given[i]) continue;
+    const int v = plan.output_values[i];
+    std::memcpy(r.grad[v], r.output_grads[i].data(), sizeof(float) * size_of(v));
+    r.written[v] = 1;
+  }
+  r.store.zero_gradients();  // layers add into the arena: each backward starts at 0
+  for (size_t s = plan.steps.size(); s-- > 0;) {
+    const PlanStep& step = plan.steps[s];
+    if (std::none_of(step.outputs.begin(), step.outputs.end(), [&](int v) { return r.written[v]; })) continue;
+    for (int v : step.outputs)
+      if (!r.written[v]) std::fill(r.grad[v], r.grad[v] + size_of(v), 0.0f), r.written[v] = 1;
+    BackwardArgs& b = r.backward_args[s];
+    b.mode = r.mode;
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int v = step.inputs[i];
+      b.inputs[i] = value_data(v);
+      // The net's inputs get a gradient only when the caller asked for one.
+      b.input_grads[i] = input_gradients || plan.values[v].producer >= 0 ? r.grad[v] : nullptr;
+    }
+    for (size_t o = 0; o < step.outputs.size(); ++o)
+      b.outputs[o] = value_data(step.outputs[o]), b.output_grads[o] = r.grad[step.outputs[o]];
+    // The first writer of a single-input layer overwrites; everything else accumulates.
+    b.overwrite_input_grads = step.inputs.size() == 1 && !r.written[step.inputs[0]];
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int v = step.inputs[i];
+      if (r.written[v]) continue;
+      if (!b.overwrite_input_grads && b.input_grads[i]) std::fill(r.grad[v], r.grad[v] + size_of(v), 0.0f);
+      r.written[v] = b.input_grads[i] != nullptr;
+    }
+    const std::vector<size_t>& slots = r.store.step_slots(s);
+    for (size_t k = 0; k < slots.size(); ++k) b.params[k] = r.store[slots[k]].value->data();
+    b.seed = step_seed(r.seed, s);
+    with_location(step.where, [&] { step.layer->backward(b); });
+  }
 }
 
 const NetGradients& Executor::backward(const std::map<std::string, Array>& output_gradients) {
@@ -202,73 +373,25 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
                           "forward(..., for_backward = true) first", "no such pass");
   Run& r = *run_;
   const Plan& plan = r.plan;
-  if (!r.gradients_sized) {
-    r.gradient_slots.clear();
-    for (int64_t e : r.gradient_buffers.slot_elements) r.gradient_slots.push_back(Array::zeros({r.batch * e}));
-    r.gradients_sized = true;
-  }
-  for (const auto& [port, g] : output_gradients)
-    if (std::find(plan.output_names.begin(), plan.output_names.end(), port) == plan.output_names.end())
-      throw EvaluationError("net", "gradient for an unknown output port " + in_quotes(port),
-                            "one of " + join_names(plan.output_names), in_quotes(port));
-  const size_t n = plan.values.size();
-  std::vector<float*> grad(n);
-  // written[v]: value v has a gradient (given for an output port, or added by a consumer's
-  // backward). A step none of whose outputs has one contributes nothing and is skipped: an
-  // output port without a gradient (the probabilities beside a loss) costs no backward pass.
-  std::vector<bool> written(n, false);
-  for (size_t v = 0; v < n; ++v) grad[v] = r.gradient_slots[r.gradient_buffers.slot_of[v]].data();
-  auto size_of = [&](int v) { return static_cast<size_t>(r.batch * r.elements[v]); };
+  for (const auto& [port, g] : output_gradients) output_index(port, "gradient for");
   for (size_t i = 0; i < plan.output_names.size(); ++i) {
-    const int v = plan.output_values[i];
-    const std::string at = "net, port " + in_quotes(plan.output_names[i]);
     auto it = output_gradients.find(plan.output_names[i]);
     if (it == output_gradients.end()) continue;
-    const auto dims = plan.values[v].shape.with_batch(r.batch);
-    if (it->second.dims() != dims)
-      throw EvaluationError(at, "output gradient does not match the output", "dims " + dims_to_string(dims),
+    const std::string at = "net, port " + in_quotes(plan.output_names[i]);
+    if (it->second.dims() != r.output_grads[i].dims())
+      throw EvaluationError(at, "output gradient does not match the output",
+                            "dims " + dims_to_string(r.output_grads[i].dims()),
                             "dims " + dims_to_string(it->second.dims()));
     it->second.require_finite(at, "output gradient");
-    std::memcpy(grad[v], it->second.data(), sizeof(float) * size_of(v));
-    written[v] = true;
+    std::memcpy(output_gradient(plan.output_names[i]), it->second.data(),
+                sizeof(float) * static_cast<size_t>(it->second.size()));
   }
-  auto& array_gradients = r.gradients.arrays;  // layers add into them: each backward starts at 0
-  if (array_gradients.empty()) {
-    for (const auto& step : plan.steps)
-      for (const auto& d : step.decls)
-        if (d.role == ArrayRole::Learnable) array_gradients.emplace(step.array_key(d.name), Array(d.shape));
-  } else {
-    for (auto& [key, g] : array_gradients) std::fill(g.data(), g.data() + g.size(), 0.0f);
-  }
-
-  for (size_t s = plan.steps.size(); s-- > 0;) {
-    const PlanStep& step = plan.steps[s];
-    if (std::none_of(step.outputs.begin(), step.outputs.end(), [&](int v) { return written[v]; })) continue;
-    for (int v : step.outputs)
-      if (!written[v]) std::fill(grad[v], grad[v] + size_of(v), 0.0f), written[v] = true;
-    BackwardArgs b;
-    b.mode = r.mode;
-    b.batch = r.batch;
-    b.input_shapes = step.shapes.inputs;
-    b.output_shapes = step.shapes.outputs;
-    for (int v : step.inputs) b.inputs.push_back(value_data(v)), b.input_grads.push_back(grad[v]);
-    for (int v : step.outputs) b.outputs.push_back(value_data(v)), b.output_grads.push_back(grad[v]);
-    // The first writer of a single-input layer overwrites; everything else accumulates.
-    b.overwrite_input_grads = step.inputs.size() == 1 && !written[step.inputs[0]];
-    for (int v : step.inputs)
-      if (!written[v]) {
-        if (!b.overwrite_input_grads) std::fill(grad[v], grad[v] + size_of(v), 0.0f);
-        written[v] = true;
-      }
-    for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved) continue;
-      b.params.push_back(param_storage(step, d.name)->data());
-      b.param_grads.push_back(d.role == ArrayRole::Learnable ? array_gradients.at(step.array_key(d.name)).data()
-                                                             : nullptr);
-    }
-    for (auto& saved : r.saved[s]) b.saved.push_back(saved.data());
-    b.seed = step_seed(r.seed, s);
-    with_location(step.where, [&] { step.layer->backward(b); });
+  backward_steps(true);
+  for (const ArrayRef& a : r.store.arrays()) {
+    if (a.gradient.empty()) continue;
+    auto it = r.gradients.arrays.find(a.key);
+    if (it == r.gradients.arrays.end()) it = r.gradients.arrays.emplace(a.key, Array::zeros(a.gradient.dims())).first;
+    std::copy(a.gradient.data(), a.gradient.data() + a.gradient.size(), it->second.data());
   }
   for (size_t i = 0; i < plan.input_names.size(); ++i) {
     const int v = plan.input_values[i];
@@ -277,8 +400,8 @@ const NetGradients& Executor::backward(const std::map<std::string, Array>& outpu
       it =
           r.gradients.inputs.emplace(plan.input_names[i], Array::zeros(plan.values[v].shape.with_batch(r.batch))).first;
     Array& g = it->second;
-    if (written[v])
-      std::memcpy(g.data(), grad[v], sizeof(float) * size_of(v));
+    if (r.written[v])
+      std::memcpy(g.data(), r.grad[v], sizeof(float) * static_cast<size_t>(g.size()));
     else
       std::fill(g.data(), g.data() + g.size(), 0.0f);
   }
@@ -291,19 +414,18 @@ void Executor::update_moving(Net& net) {
     throw EvaluationError("net", "moving update without a Train-mode forward pass", "forward(..., Mode::Train) first",
                           "no such pass");
   Run& r = *run_;
+  r.store.refresh_multipliers(net);
   for (size_t s = 0; s < r.plan.steps.size(); ++s) {
     const PlanStep& step = r.plan.steps[s];
     LayerNet& leaf = net.node_at(step.node_indices).layer();
-    MovingUpdateArgs m;
-    m.batch = r.batch;
-    m.input_shapes = step.shapes.inputs;
+    MovingUpdateArgs& m = r.moving_args[s];
     m.update_count = leaf.moving_update_count() + 1;
-    for (auto& saved : r.saved[s]) m.saved.push_back(saved.data());
+    const std::vector<size_t>& slots = r.store.step_slots(s);
     bool any = false;
-    for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved) continue;
-      const bool update = d.role == ArrayRole::Moving && leaf.learning_rate_multiplier(d.name) != 0.0;
-      m.moving.push_back(update ? leaf.mutable_array(d.name)->data() : nullptr);
+    for (size_t k = 0; k < slots.size(); ++k) {
+      const ArrayRef& a = r.store[slots[k]];
+      const bool update = a.role == ArrayRole::Moving && a.learning_rate_multiplier != 0.0;
+      m.moving[k] = update ? a.value->data() : nullptr;
       any = any || update;
     }
     if (!any) continue;
@@ -312,29 +434,22 @@ void Executor::update_moving(Net& net) {
   }
 }
 
-std::vector<ArrayRef> Executor::array_refs(Net& net) {
-  if (&net != net_) throw std::logic_error("Executor::array_refs: not the net this executor runs");
-  std::vector<ArrayRef> refs;
-  std::map<std::string, size_t> seen;
-  for (const auto& step : plan().steps) {
-    LayerNet& leaf = net.node_at(step.node_indices).layer();
-    for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved) continue;
-      const std::string key = step.array_key(d.name);
-      if (seen.count(key)) continue;  // a shared array is listed once
-      seen[key] = refs.size();
-      auto sh = step.shared.find(d.name);
-      Array* value = sh != step.shared.end() ? net.node_at(sh->second.container).shared_storage(sh->second.name)
-                                             : leaf.mutable_array(d.name);
-      const Array* gradient = nullptr;
-      if (run_ && d.role == ArrayRole::Learnable) {
-        auto g = run_->gradients.arrays.find(key);
-        if (g != run_->gradients.arrays.end()) gradient = &g->second;
-      }
-      refs.push_back({key, value, gradient, d.role, leaf.learning_rate_multiplier(d.name), d.l2_factor});
-    }
+ArrayStore& Executor::store(Net& net) {
+  if (&net != net_) throw std::logic_error("Executor::store: not the net this executor runs");
+  if (!run_ || run_->bound_to != net_->plan_ptr()) {  // no forward yet, or the net changed since
+    if (!run_) run_ = std::make_unique<Run>(), run_->plan = net_->plan();
+    run_->store = ArrayStore(*net_, run_->plan);
+    run_->bound_to = net_->plan_ptr();
+    run_->bound = false;
+    run_->batch = 0;  // rebinds the arguments on the next forward
   }
-  return refs;
+  run_->store.refresh_multipliers(net);
+  return run_->store;
+}
+
+const ArrayStore& Executor::store() const {
+  static const ArrayStore empty;
+  return run_ ? run_->store : empty;
 }
 
 int64_t Executor::activation_bytes() const {

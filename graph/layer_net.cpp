@@ -1,5 +1,7 @@
 #include <netkit/graph/layer_net.h>
 
+#include <atomic>
+
 #include <algorithm>
 #include <cmath>
 
@@ -197,9 +199,16 @@ void LayerNet::check_multiplier(const std::string& at, double m) const {
     throw OptionError(at, "learning-rate multiplier out of range", "a finite number >= 0", number_text(m));
 }
 
+namespace {
+std::atomic<uint64_t> multiplier_changes{0};
+}  // namespace
+
+uint64_t LayerNet::multiplier_generation() { return multiplier_changes.load(std::memory_order_relaxed); }
+
 void LayerNet::set_learning_rate_multiplier(double m) {
   check_multiplier(where() + ", LearningRateMultipliers", m);
   layer_multiplier_ = m;
+  ++multiplier_changes;
 }
 
 void LayerNet::set_learning_rate_multiplier(const std::string& array, double m) {
@@ -209,6 +218,7 @@ void LayerNet::set_learning_rate_multiplier(const std::string& array, double m) 
                       in_quotes(array));
   check_multiplier(where() + ", LearningRateMultipliers, " + in_quotes(array), m);
   array_multipliers_[array] = m;
+  ++multiplier_changes;
 }
 
 double LayerNet::learning_rate_multiplier(const std::string& array) const {

@@ -2,7 +2,7 @@
 // usable on its own as in the Wolfram documentation: construct with options, initialize,
 // evaluate on one example or a batch in Test or Train mode, take gradients, extract arrays and
 // options, ask for information. The layer object stays pure configuration; this value owns the
-// arrays (DESIGN.md principle 3).
+// arrays.
 #pragma once
 
 #include <cstdint>
@@ -103,6 +103,9 @@ class LayerNet {
   nlohmann::json options() const;
 
   void set_learning_rate_multiplier(double m);
+  // Counts every multiplier change of any LayerNet: holders of resolved multipliers (an array
+  // store) compare it to know when to read them again.
+  static uint64_t multiplier_generation();
   void set_learning_rate_multiplier(const std::string& array, double m);
   // Resolved: the array's own multiplier, else the layer's, else 1.
   double learning_rate_multiplier(const std::string& array) const;

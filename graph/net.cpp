@@ -26,6 +26,8 @@ std::string path_text(const std::vector<std::string>& names) {
   return out;
 }
 
+Net::Net() : plan_(std::make_shared<const Plan>()) {}
+
 Net::Net(LayerNet layer) : kind_(Kind::Layer), leaf_(std::make_unique<LayerNet>(std::move(layer))) { replan(); }
 
 Net::Net(const Net& other)

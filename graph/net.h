@@ -1,4 +1,4 @@
-// Net: a value that is a single layer, a NetChain or a NetGraph (DESIGN.md section 5). Containers
+// Net: a value that is a single layer, a NetChain or a NetGraph. Containers
 // hold named nodes (each a Net, so chains and graphs nest) and port-to-port edges; ports left
 // unconnected become the container's own ports. Construction validates the structure and infers
 // every shape it can (graph/plan.h), so a bad net fails where it is written.
@@ -59,6 +59,7 @@ class Net {
  public:
   enum class Kind { Layer, Chain, Graph };
 
+  Net();                // an empty NetGraph: no nodes, no ports
   Net(LayerNet layer);  // implicit: a layer is a net
   // options: container port shapes, e.g. {"Input": [1, 28, 28], "Output": 10}.
   static Net chain(std::vector<Net> layers, const nlohmann::json& options = nullptr);
@@ -88,6 +89,9 @@ class Net {
   std::vector<std::string> output_ports() const;
   Shape port_shape(const std::string& port) const;
   const Plan& plan() const { return *plan_; }
+  // The plan as shared: a new one is made whenever arrays, sharing or structure change, so holders
+  // of bindings (an executor's array store) compare it to know when to bind again.
+  const std::shared_ptr<const Plan>& plan_ptr() const { return plan_; }
 
   // Nodes, arrays and options by path.
   const Net& at(const NetPath& path) const;
@@ -123,18 +127,25 @@ class Net {
   NetGradients gradients(const std::map<std::string, Array>& inputs,
                          const std::map<std::string, Array>& output_gradients = {}, Mode mode = Mode::Test) const;
 
-  // For the plan and the executor. The shared name behind an array path text relative to this
+  // For the plan and the array store. The shared name behind an array path text relative to this
   // net ("block/lin/Weights"), if this net declares it shared; the storage of a shared array
-  // (nullptr until it has a value) and of any array a plan step binds.
+  // (nullptr until it has a value).
   std::optional<std::string> shared_name_of(const std::string& array_path) const;
   Array* shared_storage(const std::string& name);
   const Array* shared_storage(const std::string& name) const;
+  // Where array `array` of the layer at plan step `step` (a step of this net's plan) lives: the
+  // layer's own array or, when a container shares it, that container's; nullptr until it has a
+  // value. This is the one place that answers it: the array store (graph/array_store.h), path
+  // access and initialization all ask here.
+  const Array* storage_of(const PlanStep& step, const std::string& array) const;
+  Array* storage_of(const PlanStep& step, const std::string& array);
   std::vector<std::string> names_at(const std::vector<size_t>& node_indices) const;  // node names along the way
   const Net& node_at(const std::vector<size_t>& node_indices) const;
   Net& node_at(const std::vector<size_t>& node_indices);
 
  private:
-  Net() = default;
+  // Stores a checked value where storage_of says the array lives.
+  void put_storage(const PlanStep& step, const std::string& array, Array value);
   void set_container_ports(const nlohmann::json& options);
   void replan();
   // Replans this net and every net inside it, innermost first (after arrays changed).

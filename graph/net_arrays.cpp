@@ -44,6 +44,25 @@ const PlanStep& Net::step_of(const std::vector<size_t>& node_indices) const {
   throw std::logic_error("Net: no plan step for a layer");
 }
 
+const Array* Net::storage_of(const PlanStep& step, const std::string& array) const {
+  auto sh = step.shared.find(array);
+  if (sh != step.shared.end()) return node_at(sh->second.container).shared_storage(sh->second.name);
+  const LayerNet& leaf = node_at(step.node_indices).layer();
+  return leaf.has_array(array) ? &leaf.array(array) : nullptr;
+}
+
+Array* Net::storage_of(const PlanStep& step, const std::string& array) {
+  return const_cast<Array*>(static_cast<const Net&>(*this).storage_of(step, array));
+}
+
+void Net::put_storage(const PlanStep& step, const std::string& array, Array value) {
+  auto sh = step.shared.find(array);
+  if (sh != step.shared.end())
+    node_at(sh->second.container).shared_values_[sh->second.name] = std::move(value);
+  else
+    with_location(step.where, [&] { node_at(step.node_indices).layer().set_array(array, std::move(value)); });
+}
+
 void Net::replan_all() {
   for (auto& node : nodes_) node.replan_all();
   replan();
@@ -72,9 +91,7 @@ bool Net::has_array(const NetPath& path) const {
   auto [idx, rest] = resolve(path);
   if (!node_at(idx).is_layer()) return false;
   const ArrayAt a = locate_array(*this, idx, rest, step_of(idx));
-  auto sh = a.step->shared.find(a.decl->name);
-  if (sh != a.step->shared.end()) return node_at(sh->second.container).shared_storage(sh->second.name) != nullptr;
-  return node_at(idx).layer().has_array(a.decl->name);
+  return storage_of(*a.step, a.decl->name) != nullptr;
 }
 
 const Array& Net::array(const NetPath& path) const {
@@ -83,11 +100,7 @@ const Array& Net::array(const NetPath& path) const {
     throw OptionError(node_where(path_text(names_at(idx)), node_at(idx).type()), "path does not reach a layer",
                       "a path to a layer, then an array name", "a path to a " + node_at(idx).type());
   const ArrayAt a = locate_array(*this, idx, rest, step_of(idx));
-  auto sh = a.step->shared.find(a.decl->name);
-  const Array* value =
-      sh != a.step->shared.end()
-          ? node_at(sh->second.container).shared_storage(sh->second.name)
-          : (node_at(idx).layer().has_array(a.decl->name) ? &node_at(idx).layer().array(a.decl->name) : nullptr);
+  const Array* value = storage_of(*a.step, a.decl->name);
   if (!value)
     throw InitializationError(a.where, "not initialized", "an initialized array", "no value",
                               "Use initialize() or set the array");
@@ -105,12 +118,7 @@ void Net::set_array(const NetPath& path, Array value) {
   with_location(a.step->where, [&] { a.step->layer->check_array(a.decl->name, value); });
   const Net saved = *this;
   try {
-    auto sh = a.step->shared.find(a.decl->name);
-    if (sh != a.step->shared.end())
-      node_at(sh->second.container).shared_values_[sh->second.name] = std::move(value);
-    else
-      with_location(a.step->where,
-                    [&, &node_idx = idx] { node_at(node_idx).layer().set_array(a.decl->name, std::move(value)); });
+    put_storage(*a.step, a.decl->name, std::move(value));
     replan_all();
   } catch (...) {
     *this = saved;  // a rejected array leaves the net as it was
@@ -154,10 +162,7 @@ void Net::initialize(uint64_t seed, InitializeMode mode) {
     for (const auto& d : step.decls) {
       if (d.role == ArrayRole::Saved) continue;
       const std::string key = step.array_key(d.name);
-      auto sh = step.shared.find(d.name);
-      const bool present = sh != step.shared.end()
-                               ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
-                               : node_at(step.node_indices).layer().has_array(d.name);
+      const bool present = storage_of(step, d.name) != nullptr;
       if ((mode == InitializeMode::Missing && present) || made.count(key)) continue;
       const std::string at = step.where + ", array " + in_quotes(d.name);
       if (!d.shape.known()) {
@@ -186,11 +191,7 @@ void Net::initialize(uint64_t seed, InitializeMode mode) {
       for (const auto& d : step.decls) {
         auto it = made.find(step.array_key(d.name));
         if (d.role == ArrayRole::Saved || it == made.end()) continue;
-        auto sh = step.shared.find(d.name);
-        if (sh != step.shared.end())
-          node_at(sh->second.container).shared_values_[sh->second.name] = it->second;
-        else
-          node_at(step.node_indices).layer().set_array(d.name, it->second);
+        put_storage(step, d.name, it->second);
       }
     replan_all();
   } catch (...) {
@@ -203,11 +204,7 @@ bool Net::initialized() const {
   for (const auto& step : plan_->steps)
     for (const auto& d : step.decls) {
       if (d.role == ArrayRole::Saved) continue;
-      auto sh = step.shared.find(d.name);
-      const bool present = sh != step.shared.end()
-                               ? node_at(sh->second.container).shared_storage(sh->second.name) != nullptr
-                               : node_at(step.node_indices).layer().has_array(d.name);
-      if (!present) return false;
+      if (!storage_of(step, d.name)) return false;
     }
   return true;
 }

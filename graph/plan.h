@@ -1,6 +1,6 @@
 // A plan: a net flattened to its layers in a topological order, every port bound to a value,
-// every shape inferred to a fixpoint in both directions, every array declared (DESIGN.md
-// section 5). It is immutable; the executor runs it and the net keeps one for its static shapes.
+// every shape inferred to a fixpoint in both directions, every array declared. It is immutable; the executor runs it
+// and the net keeps one for its static shapes.
 #pragma once
 
 #include <map>

@@ -6,7 +6,6 @@
 // rule would divide by probabilities that may have underflowed to 0. The Softmax itself goes
 // unless its probabilities are also an output or read by another layer; then it still runs for
 // them (and with no gradient arriving for them, the executor skips its backward).
-// The graph knows these layers by type name and options only (DESIGN.md principle 4).
 #include <netkit/graph/plan_fusion.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// BatchNormalizationLayer (BN_SPEC.md): Wolfram's options and arrays plus the MATLAB / PyTorch
+// BatchNormalizationLayer (docs/batch_norm.md): Wolfram's options and arrays plus the MATLAB / PyTorch
 // style extras. Ports "Input" and "Output" (same shape, rank >= 1); channel first, or last with
 // "Interleaving" -> true. Arrays, each of length C: "Scaling", "Biases" (learnable),
 // "MovingMean", "MovingVariance" (moving); saved per step: "BatchMean", "BatchInvStd",

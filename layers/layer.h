@@ -1,4 +1,4 @@
-// The Layer contract (DESIGN.md section 4). A layer object is only its configuration: every
+// The Layer contract. A layer object is only its configuration: every
 // method is const. Arrays live in the net's array store; activations, gradients and per-node
 // saved values live with the executor, which hands the layer raw pointers.
 //

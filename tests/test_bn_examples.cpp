@@ -1,6 +1,6 @@
-// The 20 worked examples of BN_SPEC.md, one test each. Examples that need NetTrain, chains or
-// sharing are tested here at layer level (a training step = a Train-mode forward, then the
-// moving update) and completed by the issues that bring those parts.
+// Twenty worked examples of batch normalization's semantics (docs/batch_norm.md), one test each. Examples that need
+// NetTrain, chains or sharing are tested here at layer level (a training step = a Train-mode forward, then the moving
+// update) and completed by the issues that bring those parts.
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Finite-difference checks of BatchNormalization's gradients (BN_SPEC.md "Backward") through
+// Finite-difference checks of BatchNormalization's gradients (docs/batch_norm.md) through
 // LayerNet::gradients. The loss is L = sum w y for a fixed random w, so dL/dy = w. Every check
 // runs over per-example ranks 1-4, channel first and last, and batch sizes 1, 2 and 5.
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Arrays of nets (graph/net.h): NetInitialize (missing or all, seeded, order-independent),
 // extraction and replacement by path, and array sharing (stored once, summed gradients, moving
-// arrays refused; BN_SPEC examples 17 and 18).
+// arrays refused).
 #include <catch2/catch.hpp>
 
 #include <netkit/core/error.h>
@@ -22,7 +22,7 @@ Net small_chain() {
                   {{"Input", 2}});
 }
 
-// Two BN layers side by side, each on its own input: the net of BN_SPEC example 18.
+// Two BN layers side by side, each on its own input.
 Net twin_bn() {
   return NetGraph({{"bn1", BatchNormalizationLayer()}, {"bn2", BatchNormalizationLayer()}}, {},
                   {{"Input1", 2}, {"Input2", 2}});
@@ -51,7 +51,7 @@ TEST_CASE("NetInitialize: one seed gives the same arrays, each array has its own
   CHECK(d.array({"lin", "Biases"}).values() == std::vector<float>{0, 0, 0});
 }
 
-TEST_CASE("NetInitialize keeps given moving statistics, All resets them (BN_SPEC example 17)", "[net][arrays]") {
+TEST_CASE("NetInitialize keeps given moving statistics, All resets them (worked example 17)", "[net][arrays]") {
   Net net = NetChain({{"bn", BatchNormalizationLayer({{"MovingMean", {0.3, 0.4}}})}}, {{"Input", 2}});
   net.initialize(1);
   CHECK(net.array({"bn", "MovingMean"}).values() == std::vector<float>{0.3f, 0.4f});
@@ -143,7 +143,7 @@ TEST_CASE("Sharing: errors name the arrays, moving arrays are refused", "[net][a
                     Contains("shared array \"n/W\": users disagree on the shape"));
 }
 
-TEST_CASE("Sharing all arrays of BN layers skips the moving ones (BN_SPEC example 18)", "[net][arrays][sharing]") {
+TEST_CASE("Sharing all arrays of BN layers skips the moving ones (worked example 18)", "[net][arrays][sharing]") {
   Net net = twin_bn();
   net.initialize(1);
   net.share_layer_arrays("bn", {{"bn1"}, {"bn2"}});
@@ -162,7 +162,7 @@ TEST_CASE("Sharing all arrays of BN layers skips the moving ones (BN_SPEC exampl
     executor.backward({{"Output1", Array::filled({5, 2}, 0.1f)}, {"Output2", random_normal({5, 2}, random)}});
     for (const ArrayRef& ref : executor.array_refs(net)) {
       if (ref.role != ArrayRole::Learnable) continue;
-      for (int64_t i = 0; i < ref.value->size(); ++i) (*ref.value)[i] -= 0.1f * (*ref.gradient)[i];
+      for (int64_t i = 0; i < ref.value->size(); ++i) (*ref.value)[i] -= 0.1f * ref.gradient[i];
     }
     executor.update_moving(net);
   }

@@ -242,7 +242,7 @@ TEST_CASE("Executor: the moving update folds batch statistics into each BN layer
   CHECK(chain.array({"bn", "MovingMean"}).bit_equal(bn.array("MovingMean")));
   CHECK(chain.array({"bn", "MovingVariance"}).bit_equal(bn.array("MovingVariance")));
   CHECK(chain.at({"bn"}).layer().moving_update_count() == 1);
-  // Evaluating in Train mode changes nothing (BN_SPEC example 20).
+  // Evaluating in Train mode changes nothing.
   const Array before = chain.array({"bn", "MovingMean"});
   for (int i = 0; i < 3; ++i) chain.evaluate_batch(x, Mode::Train);
   CHECK(chain.array({"bn", "MovingMean"}).bit_equal(before));

@@ -17,7 +17,7 @@ Net linear(int64_t n) { return LinearLayer({{"OutputSize", n}}); }
 }  // namespace
 
 TEST_CASE("Shapes flow forward: sizes are learnt from the layer before", "[net][shapes]") {
-  // BN_SPEC example 15, the NetChain half: Linear[4] then BatchNormalization with "Input" -> 2.
+  // The NetChain half of a batch-norm example: Linear[4] then BatchNormalization with "Input" -> 2.
   Net chain = NetChain({linear(4), BatchNormalizationLayer()}, {{"Input", 2}});
   CHECK(chain.option({2, "Input"}) == nlohmann::json({4}));
   chain.initialize(7);

@@ -1,4 +1,4 @@
-// BN_SPEC.md worked examples 5 to 8, 14, 17 and 18 through NetTrain, and batch norm's
+// Batch-norm worked examples 5 to 8, 14, 17 and 18 through NetTrain, and batch norm's
 // "Statistics" -> "Population" pass (whole-set mean and biased variance, layer by layer).
 #include <catch2/catch.hpp>
 

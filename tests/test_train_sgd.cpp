@@ -17,7 +17,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 ArrayRef ref(Array& w, const Array& g, double multiplier = 1.0, double l2_factor = 1.0) {
-  return {"w", &w, &g, ArrayRole::Learnable, multiplier, l2_factor};
+  return {"w", &w, ArrayView(g), ArrayRole::Learnable, multiplier, l2_factor};
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ TEST_CASE("SGD: Nesterov, clipping, frozen and moving arrays", "[train][train_sg
     Array w{1.0f}, m{3.0f};
     const Array g{0.5f};
     Sgd sgd({0.1, 0.9, false, 0.5, 0.0});
-    ArrayRef moving{"m", &m, nullptr, ArrayRole::Moving, 1.0, 0.0};
+    ArrayRef moving{"m", &m, ArrayView(), ArrayRole::Moving, 1.0, 0.0};
     sgd.step({ref(w, g, 0.0), moving}, 0.1);
     CHECK(w.bit_equal(Array{1.0f}));
     CHECK(m.bit_equal(Array{3.0f}));

@@ -1,4 +1,4 @@
-// The net NetTrain runs: the user's net with its loss (issue 5, "Loss").
+// The net NetTrain runs: the user's net with its loss.
 //   - The net has an output port "Loss": it is trained as it is.
 //   - A loss is given (a net with ports "Input" [, "Target", ...] and one output): it is attached
 //     as NetGraph({{"net", net}, {"loss", loss}}, {{"net", NetPort("loss", "Input")}}); the

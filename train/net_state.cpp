@@ -1,6 +1,7 @@
 #include <netkit/train/net_state.h>
 
 #include <netkit/core/error.h>
+#include <netkit/graph/array_store.h>
 #include <netkit/graph/plan.h>
 
 namespace netkit {
@@ -17,14 +18,14 @@ bool has_moving(const PlanStep& step) {
 
 NetState snapshot_state(Executor& executor, Net& net) {
   NetState s;
-  for (const ArrayRef& ref : executor.array_refs(net)) s.arrays.emplace(ref.key, *ref.value);
+  for (const ArrayRef& ref : executor.store(net).arrays()) s.arrays.emplace(ref.key, *ref.value);
   for (const PlanStep& step : net.plan().steps)
     if (has_moving(step)) s.moving_updates[step.path] = net.node_at(step.node_indices).layer().moving_update_count();
   return s;
 }
 
 void restore_state(Executor& executor, Net& net, const NetState& state, const std::string& where) {
-  for (const ArrayRef& ref : executor.array_refs(net)) {
+  for (const ArrayRef& ref : executor.store(net).arrays()) {
     auto it = state.arrays.find(ref.key);
     if (it == state.arrays.end())
       throw TrainingError(where, "array " + in_quotes(ref.key) + " missing", "every array of the net", "no such array");
@@ -41,26 +42,16 @@ void restore_state(Executor& executor, Net& net, const NetState& state, const st
 }
 
 void copy_arrays_into(const Net& graph, size_t depth, Net& user) {
-  for (const PlanStep& step : graph.plan().steps) {
-    if (step.node_indices.size() <= depth) continue;  // the loss layer of a training graph
-    const std::vector<size_t> at(step.node_indices.begin() + static_cast<std::ptrdiff_t>(depth),
-                                 step.node_indices.end());
-    if (depth > 0 && step.node_indices[0] != 0) continue;  // not inside the user's net
-    const LayerNet& from = graph.node_at(step.node_indices).layer();
-    LayerNet& to = user.node_at(at).layer();
-    for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved) continue;
-      auto sh = step.shared.find(d.name);
-      if (sh != step.shared.end()) {
-        const std::vector<size_t> container(sh->second.container.begin() + static_cast<std::ptrdiff_t>(depth),
-                                            sh->second.container.end());
-        *user.node_at(container).shared_storage(sh->second.name) =
-            *graph.node_at(sh->second.container).shared_storage(sh->second.name);
-      } else {
-        *to.mutable_array(d.name) = from.array(d.name);
-      }
-    }
-    to.set_moving_update_count(from.moving_update_count());
+  // The user's net is `graph` itself or its first node: array paths differ by that node's name.
+  const std::string prefix = depth == 0 ? "" : graph.node_names().at(0) + "/";
+  const std::vector<size_t> inside = depth == 0 ? std::vector<size_t>{} : std::vector<size_t>{0};
+  const ArrayStore from(graph, graph.plan()), to(user, user.plan());
+  for (const ArrayRef& a : to.arrays()) *a.value = *from[from.slot_of(prefix + a.key).value()].value;
+  for (const PlanStep& step : user.plan().steps) {
+    if (!has_moving(step)) continue;
+    std::vector<size_t> at = inside;
+    at.insert(at.end(), step.node_indices.begin(), step.node_indices.end());
+    user.node_at(step.node_indices).layer().set_moving_update_count(graph.node_at(at).layer().moving_update_count());
   }
 }
 

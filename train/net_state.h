@@ -1,6 +1,6 @@
-// The trainer's view of a net's state, through the executor's array list (DESIGN.md principle
-// 4): snapshots of every learnable and moving array by key, restoring them, the layers'
-// moving-update counts, and copying a trained graph's arrays back into the user's net.
+// The trainer's view of a net's state, through the executor's array store: snapshots of every learnable and moving
+// array by key, restoring them, the layers' moving-update counts, and copying a trained graph's arrays back into the
+// user's net.
 #pragma once
 
 #include <cstddef>

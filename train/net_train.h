@@ -1,14 +1,15 @@
-// NetTrain (issue 5; DESIGN.md section 6): trains a copy of a net with SGD on a Dataset
+// NetTrain: trains a copy of a net with SGD on a Dataset
 // (train/dataset.h: in-memory TrainingData, a FunctionDataset, or any class deriving from
 // Dataset) and returns the trained net with a record of what happened.
 //
-// Each optimisation step: take the next batch of the round's seeded shuffle -> forward in Train
-// mode (with a per-step seed for Dropout) -> loss = mean over the batch of the per-example loss
-// (so dL/dLoss is 1/batch per example) -> backward -> SGD step (schedule, multipliers, L2,
-// clipping) -> the moving-statistics update, once. A round (epoch) is one pass over the data in
-// batches of BatchSize; the last batch of a round holds the remainder. After each round the
-// validation set, if any, is evaluated in Test mode. After the last step, batch-norm layers with
-// "Statistics" -> "Population" get the whole-set statistics (train/population_statistics.h).
+// net_train is the loop over a Trainer (train/trainer.h), which does one optimisation step at a
+// time: the next batch of the round's seeded shuffle -> forward in Train mode (with a per-step
+// seed for Dropout) -> loss = mean over the batch of the per-example loss -> backward -> SGD step
+// (schedule, multipliers, L2, clipping) -> the moving-statistics update, once. A round (epoch) is
+// one pass over the data in batches of BatchSize; the last batch of a round holds the remainder.
+// After each round the validation set, if any, is evaluated in Test mode. After the last step,
+// batch-norm layers with "Statistics" -> "Population" get the whole-set statistics
+// (train/population_statistics.h).
 //
 // Arrays missing from the net are initialized from the seed first (NetInitialize). The loss is
 // found or attached as train/loss_graph.h describes. Ports are matched to data ports by name.

@@ -1,6 +1,10 @@
 #include <netkit/train/population_statistics.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include <netkit/core/error.h>
+#include <netkit/graph/executor.h>
 #include <netkit/graph/plan.h>
 #include <netkit/layers/kernels/batch_norm.h>
 
@@ -8,84 +12,50 @@ namespace netkit {
 
 namespace {
 
-std::map<std::string, Shape> port_shapes(const Net& net, const Dataset& data) {
+// A batch of `data` for the net's input ports only (a dataset also holds targets).
+std::map<std::string, Array> net_inputs(const Net& net, const Dataset& data, const std::vector<int64_t>& indices) {
+  std::map<std::string, Array> batch = data.batch(indices);
+  for (auto it = batch.begin(); it != batch.end();) {
+    const auto ports = net.input_ports();
+    it = std::find(ports.begin(), ports.end(), it->first) == ports.end() ? batch.erase(it) : std::next(it);
+  }
+  return batch;
+}
+
+void require_input_ports(const Net& net, const Dataset& data) {
   const std::map<std::string, Shape> all = data.example_shapes();
-  std::map<std::string, Shape> shapes;
-  for (const std::string& port : net.input_ports()) {
-    const auto it = all.find(port);
-    if (it == all.end())
+  for (const std::string& port : net.input_ports())
+    if (all.find(port) == all.end())
       throw TrainingError("training data", "no data for port " + in_quotes(port),
                           "data for every input port of the net", "none for " + in_quotes(port));
-    shapes[port] = it->second;
-  }
-  return shapes;
-}
-
-const float* param_data(const Net& net, const PlanStep& step, const std::string& name) {
-  auto sh = step.shared.find(name);
-  if (sh != step.shared.end()) return net.node_at(sh->second.container).shared_storage(sh->second.name)->data();
-  return net.node_at(step.node_indices).layer().array(name).data();
-}
-
-// Test-mode forward pass of steps [0, until) on one batch; returns every value computed
-// (net inputs point at the batch). A plain runner that keeps all values: the executor does not
-// expose intermediate values, and this pass is run once per population layer, not per step.
-std::vector<Array> run_until(const Net& net, const Plan& plan, size_t until, const std::map<std::string, Array>& batch,
-                             int64_t n, std::vector<const float*>& data) {
-  std::vector<Array> values(plan.values.size());
-  data.assign(plan.values.size(), nullptr);
-  for (size_t i = 0; i < plan.input_names.size(); ++i)
-    data[plan.input_values[i]] = batch.at(plan.input_names[i]).data();
-  for (size_t s = 0; s < until; ++s) {
-    const PlanStep& step = plan.steps[s];
-    ForwardArgs a;
-    a.mode = Mode::Test;
-    a.batch = n;
-    a.input_shapes = step.shapes.inputs;
-    a.output_shapes = step.shapes.outputs;
-    for (int v : step.inputs) a.inputs.push_back(data[v]);
-    for (int v : step.outputs) {
-      values[v] = Array::zeros(plan.values[v].shape.with_batch(n));
-      data[v] = values[v].data();
-      a.outputs.push_back(values[v].data());
-    }
-    std::vector<Array> saved;
-    for (const auto& d : step.decls) {
-      if (d.role == ArrayRole::Saved)
-        saved.emplace_back(d.shape);
-      else
-        a.params.push_back(param_data(net, step, d.name));
-    }
-    for (auto& sv : saved) a.saved.push_back(sv.data());
-    with_location(step.where, [&] { step.layer->forward(a); });
-  }
-  return values;
 }
 
 }  // namespace
 
 ChannelMoments input_moments(const Net& net, size_t step_index, bool interleaving, const Dataset& data,
                              int64_t batch_size) {
-  const Plan plan = make_plan(net, port_shapes(net, data));
-  const PlanStep& step = plan.steps.at(step_index);
-  const Shape& in = step.shapes.inputs.at(0);
-  const int64_t rank = in.rank();
-  const int64_t channels = in[interleaving ? rank - 1 : 0];
-  const int64_t per_example = in.num_elements();
-  std::vector<kernels::Moments> total(static_cast<size_t>(channels));
-  std::vector<double> mean(static_cast<size_t>(channels)), m2(static_cast<size_t>(channels));
+  require_input_ports(net, data);
+  const std::vector<size_t> layer = net.plan().steps.at(step_index).node_indices;
+  Executor executor(net);
+  std::vector<kernels::Moments> total;
+  std::vector<double> mean, m2;
+  std::vector<int64_t> indices;
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, data.size()), n = end - begin;
-    std::vector<int64_t> indices(static_cast<size_t>(n));
+    indices.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) indices[static_cast<size_t>(i)] = begin + i;
-    const auto batch = data.batch(indices);
-    std::vector<const float*> pointers;
-    const auto values = run_until(net, plan, step_index, batch, n, pointers);
+    // A Test-mode pass kept as for a backward, so that the layer's input is still there after it.
+    executor.run_forward(net_inputs(net, data, indices), Mode::Test, true);
+    const ArrayView x = executor.step_input(layer, 0);
+    const int64_t rank = x.rank() - 1, per_example = x.size() / n;
+    const int64_t channels = x.dims()[static_cast<size_t>(interleaving ? rank : 1)];
     kernels::BnLayout l;
     l.channels = channels;
     l.outer = interleaving ? n * (per_example / channels) : n;
     l.inner = interleaving ? 1 : per_example / channels;
-    kernels::batch_norm_moments(pointers[step.inputs[0]], l, mean.data(), m2.data());
+    total.resize(static_cast<size_t>(channels));
+    mean.resize(total.size()), m2.resize(total.size());
+    kernels::batch_norm_moments(x.data(), l, mean.data(), m2.data());
     for (size_t c = 0; c < total.size(); ++c)
       total[c] = kernels::combine(total[c], {static_cast<double>(l.per_channel()), mean[c], m2[c]});
   }

@@ -1,4 +1,4 @@
-// Batch normalization's "Statistics" -> "Population" (BN_SPEC.md; MATLAB's
+// Batch normalization's "Statistics" -> "Population" (docs/batch_norm.md; MATLAB's
 // BatchNormalizationStatistics "population"): after the last training step, one pass over the
 // training data sets MovingMean / MovingVariance of each such layer to the exact mean and biased
 // variance of everything that reaches the layer's input, the net evaluated in Test mode.
@@ -6,10 +6,10 @@
 // already normalising with their final, whole-set statistics. Per-batch moments (two-pass, in
 // double) are combined with Chan et al.'s pairwise rule, never by averaging batch variances.
 //
-// The trainer knows the layer only by its type name and options (DESIGN.md principle 4): a
+// The trainer knows the layer only by its type name and options: a
 // "BatchNormalization" step whose options say "Statistics" -> "Population". A moving array whose
 // resolved learning-rate multiplier is 0 is left alone (frozen), as is every moving array of a
-// layer with "Momentum" -> 1 (which BN_SPEC.md defines as frozen statistics).
+// layer with "Momentum" -> 1 (frozen statistics).
 #pragma once
 
 #include <cstdint>

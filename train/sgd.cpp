@@ -34,10 +34,10 @@ void Sgd::step(const std::vector<ArrayRef>& arrays, double learning_rate) {
   for (const ArrayRef& ref : arrays) {
     if (ref.role != ArrayRole::Learnable || ref.learning_rate_multiplier == 0.0) continue;
     const std::string where = "NetTrain, array " + in_quotes(ref.key);
-    if (!ref.gradient)
+    if (ref.gradient.empty())
       throw TrainingError(where, "no gradient for a learnable array", "a backward pass before the step", "none");
     Array& w = *ref.value;
-    const Array& grad = *ref.gradient;
+    const ArrayView& grad = ref.gradient;
     if (grad.dims() != w.dims())
       throw TrainingError(where, "gradient does not match the array", "dims " + dims_to_string(w.dims()),
                           "dims " + dims_to_string(grad.dims()));

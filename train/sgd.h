@@ -1,4 +1,4 @@
-// Stochastic gradient descent over the trainer's array list (graph/executor.h ArrayRef, the seam
+// Stochastic gradient descent over a net's stored arrays (graph/array_store.h ArrayRef, the seam
 // between net and trainer): learning rate times each array's multiplier, momentum (heavy ball or
 // Nesterov), L2 regularisation scaled per array by its L2 factor, optional gradient clipping.
 // The update follows PyTorch's torch.optim.SGD (dampening 0) element by element, in float32:
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include <netkit/core/array.h>
-#include <netkit/graph/executor.h>
+#include <netkit/graph/array_store.h>
 
 namespace netkit {
 

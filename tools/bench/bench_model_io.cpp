@@ -2,7 +2,7 @@
 //   build/tools/bench_model_io [--path FILE] [--repeat N]
 // Prints, for save (net -> file) and load (file -> validated net), the best of N runs in seconds
 // and MB/s (file bytes / time), and the file size against the raw float32 bytes.
-// Targets (issue 6): each under 0.5 s, the file at most 1.4 x the raw bytes.
+// Targets: each under 0.5 s, the file at most 1.4 x the raw bytes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// Training benchmark (issue 7, "Side-by-side benchmark"): netkit's half of the comparison with
+// Training benchmark: netkit's half of the comparison with
 // tools/bench/train_bench_torch.py; tools/bench/train_compare.py runs both.
 //
 //   build/tools/bench_training --init-out PATH [--model data/models/fashion_cnn.json]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's half of the side-by-side training benchmark (issue 7); see tools/bench/train_compare.py.
+"""PyTorch's half of the side-by-side training benchmark; see tools/bench/train_compare.py.
 
     /usr/bin/python3 tools/bench/train_bench_torch.py --init MODEL.json [--epochs 5] [--threads 2]
         [--data /usr/share/datasets/fashion-mnist] [--lockstep]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""netkit vs PyTorch 1.13 training fashion_cnn side by side (issue 7), measured in one run.
+"""netkit vs PyTorch 1.13 training fashion_cnn side by side, measured in one run.
 
     /usr/bin/python3 tools/bench/train_compare.py [--build build | --bench PROGRAM] [--epochs 5] [--threads 2]
         [--seed 1] [--data /usr/share/datasets/fashion-mnist] [--init /tmp/fashion_cnn_init.json] [--sequential]
