@@ -89,10 +89,11 @@ Array read_array(const nlohmann::json& v, const std::string& where) {
   return array_from_json(v, where);
 }
 
-// Legacy names: BatchNormalization's "Gamma" / "Beta" are "Scaling" / "Biases".
+// An array's current name, for a name an older file may use (layers/registry.h legacy_names).
 std::string current_name(const std::string& type, const std::string& name) {
-  if (type != "BatchNormalization") return name;
-  return name == "Gamma" ? "Scaling" : name == "Beta" ? "Biases" : name;
+  const auto& renamed = legacy_names(type).arrays;
+  const auto it = renamed.find(name);
+  return it == renamed.end() ? name : it->second;
 }
 
 nlohmann::json renamed_keys(const std::string& type, const nlohmann::json& object, const std::string& where) {
@@ -121,18 +122,21 @@ LayerNet read_layer(const nlohmann::json& record, const std::string& where, cons
   nlohmann::json bare = nlohmann::json::object();  // everything but the arrays, legacy names renamed
   for (auto it = record.begin(); it != record.end(); ++it)
     if (it.key() != "arrays") bare[it.key()] = *it;
-  if (type == "BatchNormalization") {
+  const LegacyNames& legacy = legacy_names(type);
+  if (!legacy.added_options.empty() || !legacy.options_by_array.empty()) {
     if (!bare.contains("options")) bare["options"] = nlohmann::json::object();
     if (bare["options"].is_object()) {
       nlohmann::json& options = bare["options"];
-      if (!options.contains("Interleaving")) options["Interleaving"] = false;  // files before the option
-      if (options.contains("L2Factors"))
-        options["L2Factors"] = renamed_keys(type, options["L2Factors"], where + "/options/L2Factors");
+      for (auto it = legacy.added_options.begin(); it != legacy.added_options.end(); ++it)
+        if (!options.contains(it.key())) options[it.key()] = *it;
+      for (const std::string& name : legacy.options_by_array)
+        if (options.contains(name))
+          options[name] = renamed_keys(type, options[name], where + "/options/" + escape(name));
     }
-    if (bare.contains("LearningRateMultipliers"))
-      bare["LearningRateMultipliers"] =
-          renamed_keys(type, bare["LearningRateMultipliers"], where + "/LearningRateMultipliers");
   }
+  if (!legacy.arrays.empty() && bare.contains("LearningRateMultipliers"))
+    bare["LearningRateMultipliers"] =
+        renamed_keys(type, bare["LearningRateMultipliers"], where + "/LearningRateMultipliers");
   LayerNet leaf = layer_net_from_json(bare, where);
   if (!record.contains("arrays")) return leaf;
   const auto& arrays = record["arrays"];

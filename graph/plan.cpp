@@ -226,7 +226,7 @@ Plan make_plan(const Net& net, const std::map<std::string, Shape>& input_shapes,
     for (int round = 0; propagate(plan, f.constraints, backward); ++round)
       if (round > 100) throw std::logic_error("plan: shape inference does not settle");
   for (auto& step : plan.steps) step.decls = with_location(step.where, [&] { return step.layer->arrays(step.shapes); });
-  if (fuse) fuse_softmax_cross_entropy(plan);
+  if (fuse) fuse_producers(plan);
   return plan;
 }
 

@@ -1,33 +1,16 @@
-// Plan rewrites that keep a net's meaning and improve its numbers.
-//
-// Softmax -> CrossEntropyLoss: when a Softmax over the last dimension feeds a CrossEntropyLoss
-// on probabilities, the loss is evaluated on the logits instead: log p is then a stable
-// log-softmax (exact for logits of 1e4) and the gradient is p - t, where the pair's own chain
-// rule would divide by probabilities that may have underflowed to 0. The Softmax itself goes
-// unless its probabilities are also an output or read by another layer; then it still runs for
+// Plan rewrites that keep a net's meaning and improve its numbers, offered by the layers
+// themselves (Layer::absorb_producer): a layer may read its producer's input instead of the
+// producer's output (CrossEntropyLoss on a Softmax's probabilities reads the logits). The producer
+// goes unless its output is also a net output or read by another layer; then it still runs for
 // them (and with no gradient arriving for them, the executor skips its backward).
 #include <netkit/graph/plan_fusion.h>
 
 #include <algorithm>
 #include <iterator>
 
-#include <netkit/layers/registry.h>
-
 namespace netkit {
 
 namespace {
-
-bool is_last_level_softmax(const PlanStep& s) {
-  if (s.layer->type() != "Softmax") return false;
-  const nlohmann::json level = s.layer->options().value("Level", nlohmann::json(-1));
-  if (!level.is_number_integer()) return false;
-  const int64_t rank = s.shapes.inputs[0].rank_known() ? s.shapes.inputs[0].rank() : -1;
-  return level.get<int64_t>() == -1 || (rank > 0 && level.get<int64_t>() == rank);
-}
-
-bool is_probability_cross_entropy(const PlanStep& s) {
-  return s.layer->type() == "CrossEntropyLoss" && s.layer->options().value("InputForm", "") == "Probabilities";
-}
 
 // Drops steps and values marked dead and renumbers the rest.
 void compact(Plan& plan, const std::vector<bool>& dead_step, const std::vector<bool>& dead_value) {
@@ -56,33 +39,34 @@ void compact(Plan& plan, const std::vector<bool>& dead_step, const std::vector<b
 
 }  // namespace
 
-void fuse_softmax_cross_entropy(Plan& plan) {
+void fuse_producers(Plan& plan) {
   std::vector<bool> dead_step(plan.steps.size(), false), dead_value(plan.values.size(), false);
   bool any = false;
-  for (auto& loss : plan.steps) {
-    if (!is_probability_cross_entropy(loss)) continue;
-    const int probs = loss.inputs[0];
-    const int producer = plan.values[probs].producer;
-    if (producer < 0 || !is_last_level_softmax(plan.steps[producer])) continue;
-    const bool only_reader = plan.values[probs].consumers.size() == 1;
+  for (auto& consumer : plan.steps) {
+    if (consumer.inputs.empty()) continue;
+    const int read = consumer.inputs[0];
+    const int producer = plan.values[read].producer;
+    if (producer < 0 || plan.steps[producer].inputs.empty() || plan.steps[producer].outputs.size() != 1) continue;
+    const PlanStep& p = plan.steps[producer];
+    LayerPtr fused = consumer.layer->absorb_producer(*p.layer, p.shapes.inputs[0]);
+    if (!fused) continue;
+    const bool only_reader = plan.values[read].consumers.size() == 1;
     const bool exported =
-        std::find(plan.output_values.begin(), plan.output_values.end(), probs) != plan.output_values.end();
-    nlohmann::json options = loss.layer->options();
-    options["InputForm"] = "Logits";
-    const int logits = plan.steps[producer].inputs[0];
-    const int loss_id = static_cast<int>(&loss - plan.steps.data());
-    loss.layer = make_layer("CrossEntropyLoss", options);
-    loss.inputs[0] = logits;
-    plan.values[logits].consumers.push_back(loss_id);
-    auto& probability_readers = plan.values[probs].consumers;
-    probability_readers.erase(std::find(probability_readers.begin(), probability_readers.end(), loss_id));
-    // Probabilities wanted elsewhere (an output port, another layer): the Softmax still runs for
-    // them; the loss reads the logits all the same. Otherwise the Softmax goes.
+        std::find(plan.output_values.begin(), plan.output_values.end(), read) != plan.output_values.end();
+    const int source = p.inputs[0];
+    const int consumer_id = static_cast<int>(&consumer - plan.steps.data());
+    consumer.layer = std::move(fused);
+    consumer.inputs[0] = source;
+    plan.values[source].consumers.push_back(consumer_id);
+    auto& readers = plan.values[read].consumers;
+    readers.erase(std::find(readers.begin(), readers.end(), consumer_id));
+    // The producer's output wanted elsewhere (an output port, another layer): it still runs for
+    // it; the rewritten layer reads the producer's input all the same. Otherwise it goes.
     if (!only_reader || exported) continue;
-    auto& readers = plan.values[logits].consumers;
-    readers.erase(std::find(readers.begin(), readers.end(), producer));
+    auto& source_readers = plan.values[source].consumers;
+    source_readers.erase(std::find(source_readers.begin(), source_readers.end(), producer));
     dead_step[producer] = true;
-    dead_value[probs] = true;
+    dead_value[read] = true;
     any = true;
   }
   if (any) compact(plan, dead_step, dead_value);

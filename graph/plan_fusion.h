@@ -5,8 +5,9 @@
 
 namespace netkit {
 
-// Softmax (last level) feeding a CrossEntropyLoss on probabilities -> the loss on logits; the
-// Softmax stays only where its probabilities are read elsewhere or exported.
-void fuse_softmax_cross_entropy(Plan& plan);
+// Every rewrite a layer offers for its producer (Layer::absorb_producer), e.g. a probability loss
+// after a Softmax -> the loss on logits; the producer stays only where its output is read
+// elsewhere or exported.
+void fuse_producers(Plan& plan);
 
 }  // namespace netkit

@@ -186,6 +186,46 @@ void BatchNormalization::update_moving(const MovingUpdateArgs& a) const {
   }
 }
 
+namespace {
+
+// Per-batch moments (two passes in double, the layer's own kernel) combined across batches with
+// Chan et al.'s pairwise rule, never by averaging batch variances.
+class ChannelMomentsAccumulator final : public PopulationAccumulator {
+ public:
+  explicit ChannelMomentsAccumulator(bool interleaving) : interleaving_(interleaving) {}
+  void add(const float* x, const Shape& example, int64_t batch) override {
+    const kernels::BnLayout l = layout_of(example, batch, interleaving_);
+    const auto channels = static_cast<size_t>(l.channels);
+    total_.resize(channels), mean_.resize(channels), m2_.resize(channels);
+    kernels::batch_norm_moments(x, l, mean_.data(), m2_.data());
+    for (size_t c = 0; c < channels; ++c)
+      total_[c] = kernels::combine(total_[c], {static_cast<double>(l.per_channel()), mean_[c], m2_[c]});
+  }
+  std::map<std::string, Array> result() const override {
+    std::vector<double> mean, variance;
+    for (const auto& t : total_) mean.push_back(t.mean), variance.push_back(t.count > 0 ? t.m2 / t.count : 0.0);
+    const std::vector<int64_t> dims{static_cast<int64_t>(total_.size())};
+    return {{"MovingMean", Array::from(dims, mean)}, {"MovingVariance", Array::from(dims, variance)}};
+  }
+
+ private:
+  bool interleaving_;
+  std::vector<kernels::Moments> total_;
+  std::vector<double> mean_, m2_;
+};
+
+}  // namespace
+
+const LegacyNames& BatchNormalization::legacy_names() {
+  static const LegacyNames names{{{"Gamma", "Scaling"}, {"Beta", "Biases"}}, {"L2Factors"}, {{"Interleaving", false}}};
+  return names;
+}
+
+std::unique_ptr<PopulationAccumulator> BatchNormalization::population_accumulator() const {
+  if (config_.statistics != Statistics::Population || config_.momentum == 1.0) return nullptr;
+  return std::make_unique<ChannelMomentsAccumulator>(config_.interleaving);
+}
+
 nlohmann::json BatchNormalization::options() const {
   const auto& c = config_;
   return {

@@ -31,6 +31,8 @@ class BatchNormalization final : public Layer {
   explicit BatchNormalization(Config config);
 
   const Config& config() const { return config_; }
+  // "Gamma" / "Beta" for Scaling / Biases; files from before "Interleaving" mean channels first.
+  static const LegacyNames& legacy_names();
 
   std::string type() const override { return "BatchNormalization"; }
   void infer_shapes(LayerShapes& shapes) const override;
@@ -42,6 +44,9 @@ class BatchNormalization final : public Layer {
   void update_moving(const MovingUpdateArgs& args) const override;
   nlohmann::json options() const override;
   bool has_user_functions() const override;
+  // "Statistics" -> "Population" (and statistics not frozen by "Momentum" -> 1): MovingMean and
+  // MovingVariance become the exact mean and biased variance of every value reaching the input.
+  std::unique_ptr<PopulationAccumulator> population_accumulator() const override;
 
   // Indices into the params (ForwardArgs::params) and saved arrays.
   enum Param { kScaling, kBiases, kMovingMean, kMovingVariance };

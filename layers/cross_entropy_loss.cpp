@@ -1,5 +1,7 @@
 #include <netkit/layers/cross_entropy_loss.h>
 
+#include <netkit/layers/softmax.h>
+
 #include <cmath>
 #include <vector>
 
@@ -38,6 +40,14 @@ std::string value_text(float v) {
 }  // namespace
 
 CrossEntropyLoss::CrossEntropyLoss(TargetForm target, InputForm input) : target_(target), input_(input) {}
+
+LayerPtr CrossEntropyLoss::absorb_producer(const Layer& producer, const Shape& producer_input) const {
+  const auto* softmax = dynamic_cast<const Softmax*>(&producer);
+  if (input_ != InputForm::Probabilities || !softmax) return nullptr;
+  const int64_t rank = producer_input.rank_known() ? producer_input.rank() : -1;
+  if (softmax->level() != -1 && !(rank > 0 && softmax->level() == rank)) return nullptr;
+  return std::make_shared<const CrossEntropyLoss>(target_, InputForm::Logits);
+}
 
 CrossEntropyLoss::CrossEntropyLoss(const nlohmann::json& options) {
   OptionReader r(options, "CrossEntropyLoss");

@@ -44,6 +44,10 @@ class CrossEntropyLoss final : public Layer {
   void forward(const ForwardArgs& args) const override;
   void backward(const BackwardArgs& args) const override;
   nlohmann::json options() const override;
+  // On probabilities from a Softmax over the last dimension: the same loss on the Softmax's
+  // logits, where log p is a stable log-softmax (exact for logits of 1e4) and the gradient is
+  // p - t, while the pair's own chain rule would divide by probabilities that may be 0.
+  LayerPtr absorb_producer(const Layer& producer, const Shape& producer_input) const override;
 
  private:
   void check_indices(const float* t, const kernels::CrossEntropyDims& d, const Shape& input) const;

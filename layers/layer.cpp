@@ -28,6 +28,10 @@ std::string Layer::unknown_shape_reason(const std::string& array) const {
 
 void Layer::update_moving(const MovingUpdateArgs&) const {}
 
+LayerPtr Layer::absorb_producer(const Layer&, const Shape&) const { return nullptr; }
+
+std::unique_ptr<PopulationAccumulator> Layer::population_accumulator() const { return nullptr; }
+
 std::vector<std::string> numbered_ports(const std::string& stem, int64_t count) {
   std::vector<std::string> names;
   for (int64_t i = 1; i <= count; ++i) names.push_back(stem + std::to_string(i));

@@ -82,6 +82,26 @@ struct MovingUpdateArgs {
   std::vector<float*> moving;       // non-null only for the moving arrays to update
 };
 
+// What older model files name differently for one layer type: arrays renamed since (old name ->
+// current name), the options whose values are objects keyed by array name, and options added
+// since, with the value that keeps an old file's meaning. The model reader applies them.
+struct LegacyNames {
+  std::map<std::string, std::string> arrays;
+  std::vector<std::string> options_by_array;
+  nlohmann::json added_options = nlohmann::json::object();
+};
+
+class PopulationAccumulator {
+ public:
+  virtual ~PopulationAccumulator() = default;
+  // `batch` examples of per-example shape `example`.
+  virtual void add(const float* inputs, const Shape& example, int64_t batch) = 0;
+  virtual std::map<std::string, Array> result() const = 0;
+};
+
+class Layer;
+using LayerPtr = std::shared_ptr<const Layer>;
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -104,13 +124,24 @@ class Layer {
   // Folds this step's saved statistics into the moving arrays. Default: nothing to do.
   virtual void update_moving(const MovingUpdateArgs& args) const;
 
+  // A rewrite this layer offers when its first input is the only output of `producer`: a layer
+  // that reads the producer's own first input instead and gives the same result, more exactly or
+  // faster (a probability loss after a Softmax reads the logits). The plans made for running ask
+  // every layer (graph/plan_fusion.h); `producer_input` is the producer's input shape per example.
+  // Default: no rewrite.
+  virtual LayerPtr absorb_producer(const Layer& producer, const Shape& producer_input) const;
+
+  // Layers whose moving arrays can instead be set from statistics of their input over a whole
+  // data set (batch norm with "Statistics" -> "Population"): an accumulator fed the layer's
+  // input batch by batch (the net in Test mode), whose result maps moving-array names to values.
+  // Default (and a layer whose statistics are frozen): none.
+  virtual std::unique_ptr<PopulationAccumulator> population_accumulator() const;
+
   // Every option of the layer's own with its current value, as JSON.
   virtual nlohmann::json options() const = 0;
   // True when an option holds a user function, which no file can hold.
   virtual bool has_user_functions() const { return false; }
 };
-
-using LayerPtr = std::shared_ptr<const Layer>;
 
 // "Input1", "Input2", ...: the numbered port names of multi-input layers.
 std::vector<std::string> numbered_ports(const std::string& stem, int64_t count);

@@ -59,6 +59,11 @@ LayerPtr make_layer(const std::string& type, const nlohmann::json& options) {
   return it->second(options);
 }
 
+const LegacyNames& legacy_names(const std::string& type) {
+  static const LegacyNames none;
+  return type == "BatchNormalization" ? BatchNormalization::legacy_names() : none;
+}
+
 std::vector<std::string> known_layer_types() {
   std::vector<std::string> names;
   for (const auto& entry : factories()) names.push_back(entry.first);

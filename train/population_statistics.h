@@ -6,10 +6,10 @@
 // already normalising with their final, whole-set statistics. Per-batch moments (two-pass, in
 // double) are combined with Chan et al.'s pairwise rule, never by averaging batch variances.
 //
-// The trainer knows the layer only by its type name and options: a
-// "BatchNormalization" step whose options say "Statistics" -> "Population". A moving array whose
-// resolved learning-rate multiplier is 0 is left alone (frozen), as is every moving array of a
-// layer with "Momentum" -> 1 (frozen statistics).
+// Which layers take part, and how their statistics are gathered, is each layer's own answer
+// (Layer::population_accumulator): the pass runs the net through an executor and feeds every such
+// layer's input to its accumulator. A moving array whose resolved learning-rate multiplier is 0
+// is left alone (frozen), and batch norm with "Momentum" -> 1 (frozen statistics) takes no part.
 #pragma once
 
 #include <cstdint>
@@ -26,13 +26,5 @@ namespace netkit {
 // input ports by name; other ports are ignored) in batches of `batch_size`. Returns the number of
 // layers updated.
 int64_t set_population_statistics(Net& net, const Dataset& data, int64_t batch_size);
-
-// The per-channel whole-set mean and biased variance of the input of plan step `step` of `net`
-// over `data`, in Test mode (exposed for tests). Channels per the BN layout of that step.
-struct ChannelMoments {
-  std::vector<double> mean, variance;
-  double count = 0;  // values per channel
-};
-ChannelMoments input_moments(const Net& net, size_t step, bool interleaving, const Dataset& data, int64_t batch_size);
 
 }  // namespace netkit
