@@ -144,13 +144,13 @@ std::string write_checkpoint(const std::string& directory, const Checkpoint& c, 
     throw TrainingError("NetTrain, checkpoint directory " + in_quotes(directory), "cannot be created",
                         "a writable directory", ec.message());
   const fs::path path = fs::path(directory) / file_name(c.step);
-  const AtomicWrite result = write_file_atomically(path.string(), checkpoint_to_json(c).dump());
-  if (result == AtomicWrite::WriteFailed)
-    throw TrainingError("NetTrain, checkpoint " + in_quotes(path.string() + ".tmp"), "cannot be written",
-                        "a writable file", "a write error");
-  if (result == AtomicWrite::RenameFailed)
+  const AtomicWriteResult result = write_file_atomically(path.string(), checkpoint_to_json(c).dump());
+  if (result.status == AtomicWrite::WriteFailed)
+    throw TrainingError("NetTrain, checkpoint " + in_quotes(result.temp), "cannot be written", "a writable file",
+                        write_error_cause(result.error));
+  if (result.status == AtomicWrite::RenameFailed)
     throw TrainingError("NetTrain, checkpoint " + in_quotes(path.string()), "cannot be renamed into place",
-                        "a writable directory", "a rename error");
+                        "a writable directory", write_error_cause(result.error));
   std::vector<std::string> files = list_checkpoints(directory);
   for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(keep, 1)) < files.size(); ++i) fs::remove(files[i], ec);
   return path.string();
