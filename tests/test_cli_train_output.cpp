@@ -63,6 +63,10 @@ TEST_CASE("CLI train: an unwritable --out or --checkpoint-dir is refused before 
              Equals("netkit train, option --checkpoint-dir \"" + dir.path +
                     "/file/checkpoints\": cannot be created; expected a writable directory, got a part of the path is "
                     "not a directory. Nothing was trained"));
+  CHECK_THAT(train_error({kModel, "--data", "/no/such/data", "--out", dir.path}),
+             Equals("netkit train, option --out \"" + dir.path +
+                    "\": cannot be written; expected a writable location with room for the model (" + model_bytes() +
+                    " bytes), got the path is a directory. Nothing was trained"));
   // A disk with less room than the model needs (here: a file-size limit).
   rlimit saved{};
   ::getrlimit(RLIMIT_FSIZE, &saved);

@@ -1,6 +1,7 @@
 #include "tools/cli/trained_output.h"
 
 #include <unistd.h>
+#include <cerrno>
 #include <filesystem>
 #include <vector>
 
@@ -16,10 +17,11 @@ namespace {
 
 void check_writable(const std::string& option, const std::string& path, size_t bytes, const std::string& what) {
   const AtomicWriteResult probe = probe_writable(path, bytes);
-  if (!probe.ok())
+  std::error_code ec;
+  const int error = !probe.ok() ? probe.error : fs::is_directory(path, ec) ? EISDIR : 0;
+  if (error != 0)
     throw OptionError("netkit train, option " + option + " " + in_quotes(path), "cannot be written",
-                      what + " (" + std::to_string(bytes) + " bytes)", write_error_cause(probe.error),
-                      "Nothing was trained");
+                      what + " (" + std::to_string(bytes) + " bytes)", write_error_cause(error), "Nothing was trained");
 }
 
 }  // namespace
