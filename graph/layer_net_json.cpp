@@ -98,11 +98,11 @@ LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& wh
   return net;
 }
 
-void throw_if_failed(AtomicWrite result, const std::string& path) {
-  if (result == AtomicWrite::WriteFailed)
-    throw FormatError(path, "cannot write the model file", "a writable location", "a write error");
-  if (result == AtomicWrite::RenameFailed)
-    throw FormatError(path, "cannot replace the model file", "a writable location", "a rename error");
+void throw_if_failed(const AtomicWriteResult& result, const std::string& path) {
+  if (result.status == AtomicWrite::WriteFailed)
+    throw FormatError(path, "cannot write the model file", "a writable location", write_error_cause(result.error));
+  if (result.status == AtomicWrite::RenameFailed)
+    throw FormatError(path, "cannot replace the model file", "a writable location", write_error_cause(result.error));
 }
 
 void save_layer_net(const LayerNet& net, const std::string& path) {

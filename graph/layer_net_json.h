@@ -30,7 +30,7 @@ auto at_pointer(const std::string& pointer, F&& f) {
 }
 
 // The model-file errors of a failed atomic write of `path`.
-void throw_if_failed(AtomicWrite result, const std::string& path);
+void throw_if_failed(const AtomicWriteResult& result, const std::string& path);
 
 inline constexpr int kModelFormatVersion = 1;
 

@@ -24,6 +24,7 @@
 
 #include <netkit/core/array.h>
 #include <netkit/core/random.h>
+#include <netkit/graph/executor.h>
 #include <netkit/train/net_state.h>
 #include <netkit/train/results.h>
 
@@ -64,6 +65,18 @@ struct Checkpoint {
   nlohmann::json net;  // the model document of the net so far, or null
 };
 
+struct TrainOptions;  // train/net_train.h
+
+// What a checkpoint resumes besides the options: the training graph's learnable and moving
+// arrays (keys, dims, learning-rate multipliers), the layers with moving arrays, the number of
+// examples trained on per round, and whether there is validation data.
+struct ResumeTarget {
+  std::vector<ArrayRef> arrays;
+  std::vector<std::string> moving_layers;
+  int64_t examples = 0;
+  bool validation = false;
+};
+
 nlohmann::json checkpoint_to_json(const Checkpoint& c);
 // FormatError naming the JSON pointer for anything missing or malformed.
 Checkpoint checkpoint_from_json(const nlohmann::json& j, const std::string& where);
@@ -71,6 +84,15 @@ Checkpoint checkpoint_from_json(const nlohmann::json& j, const std::string& wher
 // Writes atomically and prunes to `keep` files; returns the path written.
 std::string write_checkpoint(const std::string& directory, const Checkpoint& c, int64_t keep);
 Checkpoint read_checkpoint(const std::string& path);
+// Checks every field of a checkpoint read from `path` against the run that resumes it, before
+// anything is restored or indexed with it: the seed; every array key and dims (state, best net,
+// momentum buffers, which exist exactly for the trained arrays when momentum is on); the
+// moving-update counts; round, position and step against the data size, batch size and planned
+// length; the counts that follow from them (optimiser steps, batch losses, round records,
+// examples); the best round and the accuracy counts. FormatError for a checkpoint that
+// contradicts itself, TrainingError for one from another run; both located by JSON pointer.
+void validate_checkpoint(const Checkpoint& c, const ResumeTarget& target, const TrainOptions& options,
+                         const std::string& path);
 // Checkpoint files in `directory`, oldest first (by step).
 std::vector<std::string> list_checkpoints(const std::string& directory);
 

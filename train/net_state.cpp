@@ -16,6 +16,13 @@ bool has_moving(const PlanStep& step) {
 
 }  // namespace
 
+std::vector<std::string> moving_layer_paths(const Net& net) {
+  std::vector<std::string> paths;
+  for (const PlanStep& step : net.plan().steps)
+    if (has_moving(step)) paths.push_back(step.path);
+  return paths;
+}
+
 NetState snapshot_state(Executor& executor, Net& net) {
   NetState s;
   for (const ArrayRef& ref : executor.store(net).arrays()) s.arrays.emplace(ref.key, *ref.value);

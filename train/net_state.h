@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <netkit/core/array.h>
 #include <netkit/graph/executor.h>
@@ -19,6 +20,8 @@ struct NetState {
   std::map<std::string, int64_t> moving_updates;  // by layer path, for layers that have moving arrays
 };
 
+// The paths of the layers that have moving arrays (the keys of NetState::moving_updates).
+std::vector<std::string> moving_layer_paths(const Net& net);
 // Every learnable and moving array of `net` (the net `executor` runs) and the update counts.
 NetState snapshot_state(Executor& executor, Net& net);
 // Writes a snapshot back; TrainingError naming the key when an array is missing or its dims differ.

@@ -1,18 +1,12 @@
 #include <netkit/train/results.h>
 
-#include <netkit/core/error.h>
+#include <netkit/train/json_fields.h>
 
 namespace netkit {
 
 namespace {
 
 nlohmann::json optional_number(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
-
-std::optional<double> read_optional(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  if (!j[key].is_number()) throw FormatError(where + "/" + key, "not a number", "a number or null", j[key].dump());
-  return j[key].get<double>();
-}
 
 }  // namespace
 
@@ -27,19 +21,15 @@ nlohmann::json round_to_json(const RoundRecord& r) {
 }
 
 RoundRecord round_from_json(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) throw FormatError(where, "not a round record", "an object", j.dump());
+  const JsonFields f(j, where);
   RoundRecord r;
-  try {
-    r.round = j.at("round").get<int64_t>();
-    r.steps = j.at("steps").get<int64_t>();
-    r.training_loss = j.at("training_loss").get<double>();
-    r.seconds = j.at("seconds").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(where, "bad round record", "round, steps, training_loss, seconds", e.what());
-  }
-  r.training_accuracy = read_optional(j, "training_accuracy", where);
-  r.validation_loss = read_optional(j, "validation_loss", where);
-  r.validation_accuracy = read_optional(j, "validation_accuracy", where);
+  r.round = f.integer("round");
+  r.steps = f.integer("steps");
+  r.training_loss = f.number("training_loss");
+  r.seconds = f.number("seconds");
+  r.training_accuracy = f.optional_number("training_accuracy");
+  r.validation_loss = f.optional_number("validation_loss");
+  r.validation_accuracy = f.optional_number("validation_accuracy");
   return r;
 }
 

@@ -47,6 +47,9 @@ void Sgd::step(const std::vector<ArrayRef>& arrays, double learning_rate) {
     if (mu != 0.0f) {
       auto it = velocity_.find(ref.key);
       if (it == velocity_.end()) it = velocity_.emplace(ref.key, Array::zeros(w.dims())).first;
+      if (it->second.dims() != w.dims())  // a buffer given by set_state is never written out of bounds
+        throw TrainingError(where, "momentum buffer does not match the array", "dims " + dims_to_string(w.dims()),
+                            "dims " + dims_to_string(it->second.dims()));
       v = it->second.data();
     }
     float* wp = w.data();

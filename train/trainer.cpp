@@ -181,10 +181,9 @@ Trainer::Run::Run(const Net& net, const Dataset& all_data, const TrainOptions& o
   run.seed = o.seed;
   if (!o.resume_from.empty()) {
     run = read_checkpoint(o.resume_from);
+    validate_checkpoint(run, {executor->array_refs(*train_net), moving_layer_paths(*train_net), n, validation != nullptr},
+                        o, o.resume_from);
     const std::string where = "NetTrain, resuming from " + in_quotes(o.resume_from);
-    if (run.seed != o.seed)
-      throw TrainingError(where, "the checkpoint is from a run with another seed", std::to_string(o.seed),
-                          std::to_string(run.seed));
     restore_state(*executor, *train_net, run.state, where);
     sgd.set_state(run.momentum, run.optimizer_steps);
     shuffler.set_state(run.shuffle_state);

@@ -14,6 +14,7 @@
 #include "tools/cli/classification.h"
 #include "tools/cli/learning_curve.h"
 #include "tools/cli/progress.h"
+#include "tools/cli/trained_output.h"
 
 namespace netkit::cli {
 
@@ -38,6 +39,13 @@ TrainingData classification_data(LabeledImages split) {
                                       std::vector<int64_t>(split.labels.begin(), split.labels.end()));
 }
 
+// The size of the trained model's file: that of the net with every array initialized.
+size_t trained_model_bytes(const Net& model, uint64_t seed) {
+  Net initialized = model;
+  if (!initialized.initialized()) with_location("netkit train", [&] { initialized.initialize(seed); });
+  return net_to_text(initialized).size();
+}
+
 void apply_threads(const ParsedArgs& a) {
   if (a.has("threads")) set_num_threads(static_cast<int>(a.integer("threads", 1)));
 }
@@ -48,11 +56,13 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
     throw OptionError("netkit train, option --schedule", "unknown schedule", "constant or cosine", in_quotes(schedule));
   apply_threads(a);
   const Net model = load_net(a.positionals[0]);
-  FashionMnist data = load_data(a);
   TrainOptions o;
+  o.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  const std::string out_path = a.text("out", "");
+  check_output_locations(out_path, a.text("checkpoint-dir", ""), trained_model_bytes(model, o.seed));
+  FashionMnist data = load_data(a);
   o.batch_size = a.integer("batch", 64);
   o.rounds = a.integer("epochs", 2);
-  o.seed = static_cast<uint64_t>(a.integer("seed", 0));
   o.sgd.learning_rate = a.number("lr", 0.05);
   o.sgd.momentum = a.number("momentum", 0.9);
   o.sgd.l2 = a.number("l2", 0);
@@ -93,13 +103,17 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
     return true;
   };
   const TrainResults results = net_train(model, classification_data(std::move(data.train)), o);
-  const std::string out_path = a.text("out", "");
-  save_net(out_path, results.net);
+  save_trained_net(results.net, out_path, o.checkpoints.directory);
   std::vector<RoundPoint> curve;
   for (const auto& r : results.rounds)
     curve.push_back({static_cast<int>(r.round), r.training_loss, r.training_accuracy.value_or(-1),
                      r.validation_loss.value_or(-1), r.validation_accuracy.value_or(-1)});
-  const auto curve_files = write_learning_curve(out_path, curve);
+  std::vector<std::string> curve_files;
+  try {  // the model is saved: a curve that cannot be written is reported, not fatal
+    curve_files = write_learning_curve(out_path, curve);
+  } catch (const FormatError& e) {
+    err << "netkit train: warning: " << e.what() << "\n";
+  }
   const ClassificationReport report = evaluate_classifier(results.net, data.test.images, data.test.labels);
   char line[200];
   std::snprintf(line, sizeof line, "trained %lld steps in %.1f s (%.0f examples/s); saved %s\ntest accuracy: %.4f\n",

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
+#include <netkit/core/atomic_file.h>
 #include <netkit/core/error.h>
 
 namespace netkit::cli {
@@ -92,10 +92,11 @@ std::vector<std::string> write_learning_curve(const std::string& model_path, con
   if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".json") == 0) stem.resize(stem.size() - 5);
   const std::vector<std::string> paths{stem + ".curve.csv", stem + ".curve.svg"};
   const std::string texts[] = {learning_curve_csv(rounds), learning_curve_svg(rounds)};
-  for (size_t i = 0; i < 2; ++i) {
-    std::ofstream out(paths[i], std::ios::binary);
-    out << texts[i];
-    if (!out) throw FormatError(paths[i], "cannot write the learning curve", "a writable file", "a write error");
+  for (size_t i = 0; i < 2; ++i) {  // atomically: a failed write leaves no empty or partial file
+    const AtomicWriteResult result = write_file_atomically(paths[i], texts[i]);
+    if (!result.ok())
+      throw FormatError(paths[i], "cannot write the learning curve", "a writable file",
+                        write_error_cause(result.error));
   }
   return paths;
 }

@@ -17,6 +17,7 @@ std::string learning_curve_csv(const std::vector<RoundPoint>& rounds);
 // Two panels (loss, accuracy), one polyline per measured series, axes with their ranges.
 std::string learning_curve_svg(const std::vector<RoundPoint>& rounds);
 // Writes both next to `model_path`: "<stem>.curve.csv" and "<stem>.curve.svg"; returns the paths.
+// Each is written atomically; FormatError naming the file and the cause when one cannot be.
 std::vector<std::string> write_learning_curve(const std::string& model_path, const std::vector<RoundPoint>& rounds);
 
 }  // namespace netkit::cli
