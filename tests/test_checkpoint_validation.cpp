@@ -289,7 +289,7 @@ TEST_CASE("SGD refuses a momentum buffer of the wrong dims instead of writing pa
   ArrayRef ref;
   ref.key = "net/lin/Weights";
   ref.value = &w;
-  ref.gradient = &g;
+  ref.gradient = ArrayView(g);
   Sgd sgd({0.1, 0.9, false, 0.0, 0.0});
   sgd.set_state({{"net/lin/Weights", Array::zeros({2})}}, 1);
   CHECK_THROWS_WITH(sgd.step({ref}, 0.1),
