@@ -11,6 +11,7 @@
 #include <netkit/graph/net_json.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/idx_files.h"
+#include "tools/cli/classification.h"
 #include "tools/cli/commands.h"
 
 using namespace netkit;
@@ -174,6 +175,10 @@ TEST_CASE("CLI: eval and train refuse empty data sets", "[cli]") {
   CHECK_THROWS_WITH(run("train", {model.path, "--data", no_train.path, "--out", "unused.json"}),
                     Contains("the training set in \"" + no_train.path + "\": no examples"));
   CHECK(run("eval", {model.path, "--data", no_train.path}).code == 0);  // eval needs only the test set
+  // The evaluation itself refuses no examples too, rather than dividing by zero.
+  const Net net = load_net(model.path);
+  CHECK_THROWS_WITH(evaluate_classifier(net, Array::zeros({0, 1, 28, 28}), {}),
+                    Equals("evaluation data: no examples; expected at least one example, got 0 examples"));
 }
 
 TEST_CASE("CLI: eval of an untrained model says how to train it", "[cli]") {
