@@ -10,7 +10,9 @@ namespace netkit {
 
 Array Array::filled(std::vector<int64_t> dims, float value) {
   Array a;
-  a.data_.assign(static_cast<size_t>(checked_product(dims)), value);
+  const int64_t n = checked_product(dims);
+  allocating([&] { return "array " + dims_to_string(dims); }, static_cast<double>(n) * sizeof(float),
+             [&] { a.data_.assign(static_cast<size_t>(n), value); });
   a.dims_ = std::move(dims);
   return a;
 }

@@ -5,6 +5,7 @@
 // without losing the exception's type.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <string>
 
@@ -57,9 +58,22 @@ class FormatError : public Error {
 class TrainingError : public Error {
   using Error::Error;
 };
+// Memory that could not be allocated (the message names what and how many bytes).
+class AllocationError : public Error {
+  using Error::Error;
+};
 
-// Quotes a name for messages: "Epsilon" -> "\"Epsilon\"".
-std::string in_quotes(const std::string& name);
+// At most this many characters of a user's text are echoed in a message.
+inline constexpr size_t kShownChars = 80;
+
+// Quotes a user's text for a one-line message: "Epsilon" -> "\"Epsilon\"". Quotes, backslashes
+// and control characters are escaped ("\n", "\x01"); a text longer than kShownChars shows its
+// start and its length: "\"aaaa...\" (100000 characters)".
+std::string in_quotes(const std::string& text);
+
+// Text that is not a name (a JSON value, a list) echoed in a message: shown whole up to
+// kShownChars, else its start and its length: "[1, 2, 3, ... (5000 characters)".
+std::string shortened(const std::string& text);
 
 // Shortest text that reads back to the same double ("0.001", "-1", "1e+30", "nan").
 std::string number_text(double value);

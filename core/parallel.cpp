@@ -16,7 +16,7 @@ int from_environment() {
     if (const char* text = std::getenv(name)) {
       char* end = nullptr;
       long n = std::strtol(text, &end, 10);
-      if (end != text && n > 0) return static_cast<int>(n);
+      if (end != text && n > 0) return static_cast<int>(n < kMaxThreads ? n : kMaxThreads);
     }
   }
   return omp_get_num_procs();
@@ -36,7 +36,7 @@ int& thread_setting() {
 int num_threads() { return thread_setting(); }
 
 void set_num_threads(int n) {
-  thread_setting() = n > 0 ? n : 1;
+  thread_setting() = n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : n;
   blas::set_num_threads(thread_setting());
 }
 

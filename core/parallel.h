@@ -7,8 +7,13 @@
 
 namespace netkit {
 
+// At most this many threads: larger counts (from the API or the environment) are lowered to it,
+// since thousands of threads exhaust the OpenMP runtime's memory.
+inline constexpr int kMaxThreads = 256;
+
 int num_threads();
-// Sets the count for netkit's loops and for OpenBLAS (which must not oversubscribe the cores).
+// Sets the count, in [1, kMaxThreads], for netkit's loops and for OpenBLAS (which must not
+// oversubscribe the cores).
 void set_num_threads(int n);
 
 // Runs body(i) for i in [0, n) on num_threads() threads, static schedule.

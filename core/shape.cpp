@@ -1,7 +1,5 @@
 #include <netkit/core/shape.h>
 
-#include <limits>
-
 #include <netkit/core/error.h>
 
 namespace netkit {
@@ -9,10 +7,19 @@ namespace netkit {
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
 
 Shape::Shape(std::vector<int64_t> dims) : rank_known_(true), dims_(std::move(dims)) {
+  int64_t known_elements = 1;  // stays <= kMaxElements, so the product cannot overflow
   for (int64_t d : dims_) {
     if (d < 1 && d != kUnknownDim) {
       throw ShapeError("shape " + dims_to_string(dims_), "invalid dimension", "dimensions >= 1", std::to_string(d));
     }
+    if (d == kUnknownDim) continue;
+    if (d > kMaxElements / known_elements) {
+      double product = 1;  // shown in the message; a double cannot overflow here
+      for (int64_t e : dims_) product *= e == kUnknownDim ? 1.0 : static_cast<double>(e);
+      throw ShapeError("shape " + dims_to_string(dims_), "too many elements",
+                       "at most " + std::to_string(kMaxElements) + " elements", number_text(product));
+    }
+    known_elements *= d;
   }
 }
 
@@ -63,23 +70,12 @@ std::vector<int64_t> Shape::with_batch(int64_t n) const {
 
 std::string dims_to_string(const std::vector<int64_t>& dims) {
   std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
+  for (size_t i = 0; i < dims.size() && i < kShownDims; ++i) {
     if (i) s += ", ";
     s += dims[i] == kUnknownDim ? "?" : std::to_string(dims[i]);
   }
+  if (dims.size() > kShownDims) s += ", ... (" + std::to_string(dims.size()) + " dimensions)";
   return s + "]";
-}
-
-int64_t checked_product(const std::vector<int64_t>& dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0)
-      throw ShapeError("shape " + dims_to_string(dims), "negative dimension", "dimensions >= 0", std::to_string(d));
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
-      throw ShapeError("shape " + dims_to_string(dims), "too many elements", "a product below 2^63", "overflow");
-    n *= d;
-  }
-  return n;
 }
 
 }  // namespace netkit

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <netkit/core/checked_size.h>
+
 namespace netkit {
 
 inline constexpr int64_t kUnknownDim = -1;
@@ -48,9 +50,9 @@ class Shape {
   std::vector<int64_t> dims_;
 };
 
-// "[2, 3]" for a plain dimension list (e.g. a batch shape).
+// "[2, 3]" for a plain dimension list (e.g. a batch shape); a list of more than kShownDims
+// dimensions shows its first ones and the count: "[1, 1, 1, ... (255 dimensions)]".
 std::string dims_to_string(const std::vector<int64_t>& dims);
-// Product of dimensions, with a ShapeError if a dimension is negative or the product overflows.
-int64_t checked_product(const std::vector<int64_t>& dims);
+inline constexpr size_t kShownDims = 8;
 
 }  // namespace netkit

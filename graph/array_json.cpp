@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <netkit/core/error.h>
+#include <netkit/graph/layer_net_json.h>
 #include <netkit/layers/option_reader.h>
 
 namespace netkit {
@@ -11,9 +12,6 @@ namespace netkit {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-// Refuse element counts no real model reaches before allocating (a 100-byte file must not
-// make us allocate gigabytes).
-constexpr int64_t kMaxElements = int64_t{1} << 32;
 
 int decode_char(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -30,7 +28,7 @@ void flatten_list(const nlohmann::json& v, size_t level, std::vector<int64_t>& d
     if (level != dims.size())
       throw FormatError(where, "ragged nested list", "a list at level " + std::to_string(level + 1), "a number");
     const double x = v.get<double>();
-    if (!std::isfinite(x)) throw FormatError(where, "value is not finite", "a finite number", v.dump());
+    if (!std::isfinite(x)) throw FormatError(where, "value is not finite", "a finite number", shortened(v.dump()));
     out.push_back(static_cast<float>(x));
     return;
   }
@@ -58,7 +56,7 @@ nlohmann::json shape_to_json(const Shape& shape) {
 
 Shape shape_from_json(const nlohmann::json& value, const std::string& where) {
   if (value.is_null()) return Shape();
-  if (value.is_number_integer()) return Shape{value.get<int64_t>()};
+  if (value.is_number_integer()) return at_pointer(where, [&] { return Shape{value.get<int64_t>()}; });
   if (!value.is_array())
     throw FormatError(where, "wrong type for a shape", "a list of dimensions", json_type_name(value));
   std::vector<int64_t> dims;
@@ -68,9 +66,9 @@ Shape shape_from_json(const nlohmann::json& value, const std::string& where) {
     else if (d.is_number_integer() && d.get<int64_t>() >= 1)
       dims.push_back(d.get<int64_t>());
     else
-      throw FormatError(where, "invalid dimension", "integers >= 1 (or null for unknown)", d.dump());
+      throw FormatError(where, "invalid dimension", "integers >= 1 (or null for unknown)", shortened(d.dump()));
   }
-  return Shape(dims);
+  return at_pointer(where, [&] { return Shape(dims); });
 }
 
 std::string base64_encode(const unsigned char* bytes, size_t n) {
@@ -150,14 +148,12 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
       throw FormatError(where, "missing key " + in_quotes(key), "\"dtype\", \"shape\" and \"data\"",
                         value.dump().substr(0, 80));
   if (value["dtype"] != "float32")
-    throw FormatError(where + "/dtype", "unsupported dtype", "\"float32\"", value["dtype"].dump());
+    throw FormatError(where + "/dtype", "unsupported dtype", "\"float32\"", shortened(value["dtype"].dump()));
   const Shape shape = shape_from_json(value["shape"], where + "/shape");
   if (!shape.known())
-    throw FormatError(where + "/shape", "array shape must be fully known", "a list of integers", value["shape"].dump());
-  const int64_t n = checked_product(shape.dims());
-  if (n > kMaxElements)
-    throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements",
-                      std::to_string(n));
+    throw FormatError(where + "/shape", "array shape must be fully known", "a list of integers",
+                      shortened(value["shape"].dump()));
+  const int64_t n = shape.num_elements();  // at most kMaxElements, checked by the shape
   const auto& data = value["data"];
   // Lengths are checked before anything is allocated: a small file cannot ask for gigabytes.
   if (data.is_string() && data.get_ref<const std::string&>().size() != static_cast<size_t>((n * 4 + 2) / 3 * 4))
@@ -188,7 +184,8 @@ Array array_from_json(const nlohmann::json& value, const std::string& where) {
     const auto& x = data[static_cast<size_t>(i)];
     // Finite as float32, not only as a double: 1e300 would become infinity.
     if (!x.is_number() || !std::isfinite(x.get<float>()))
-      throw FormatError(where + "/data/" + std::to_string(i), "not a finite number", "a finite number", x.dump());
+      throw FormatError(where + "/data/" + std::to_string(i), "not a finite number", "a finite number",
+                        shortened(x.dump()));
     out[i] = x.get<float>();
   }
   return out;

@@ -92,7 +92,7 @@ LayerNet layer_net_from_json(const nlohmann::json& record, const std::string& wh
   if (record.contains("MovingUpdateCount")) {
     const auto& n = record["MovingUpdateCount"];
     if (!n.is_number_integer() || n.get<int64_t>() < 0)
-      throw FormatError(where + "/MovingUpdateCount", "wrong value", "an integer >= 0", n.dump());
+      throw FormatError(where + "/MovingUpdateCount", "wrong value", "an integer >= 0", shortened(n.dump()));
     net.set_moving_update_count(n.get<int64_t>());
   }
   return net;
@@ -125,14 +125,14 @@ LayerNet load_layer_net(const std::string& path) {
   if (!doc.is_object()) throw FormatError(path + ": /", "wrong type", "an object", json_type_name(doc));
   if (!doc.contains("format") || doc["format"] != "netkit")  // any type: value() would throw on a non-string
     throw FormatError(path + ": /format", "not a netkit model file", "\"netkit\"",
-                      doc.contains("format") ? doc["format"].dump() : "none");
+                      doc.contains("format") ? shortened(doc["format"].dump()) : "none");
   const auto& version = member(doc, "version", path + ": /");
   if (!version.is_number_integer())
     throw FormatError(path + ": /version", "wrong type", "an integer", json_type_name(version));
   if (version.get<int64_t>() > kModelFormatVersion || version.get<int64_t>() < 1)
     throw FormatError(path + ": /version", "unsupported format version",
-                      "version " + std::to_string(kModelFormatVersion) + " or older", "version " + version.dump(),
-                      "Update netkit to read this file");
+                      "version " + std::to_string(kModelFormatVersion) + " or older",
+                      "version " + shortened(version.dump()), "Update netkit to read this file");
   return layer_net_from_json(member(doc, "layer", path + ": /"), path + ": /layer");
 }
 

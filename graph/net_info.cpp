@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include <netkit/core/checked_size.h>
 #include <netkit/graph/plan.h>
 
 namespace netkit {
@@ -25,7 +26,7 @@ NetInfo information(const Net& net) {
       path.push_back(d.name);
       info.arrays.push_back({key, d.shape, d.role, n, net.has_array(path), step.shared.count(d.name) > 0});
       ++info.array_count;
-      if (n > 0) info.total_elements += n;
+      if (n > 0) info.total_elements = checked_add(info.total_elements, n, "parameter count of " + net.type());
     }
   }
   for (size_t i = 0; i < plan.input_names.size(); ++i)

@@ -11,6 +11,7 @@
 
 #include <netkit/core/error.h>
 #include <netkit/graph/array_json.h>
+#include <netkit/graph/json_keys.h>
 #include <netkit/graph/layer_net_json.h>
 
 namespace netkit {
@@ -230,15 +231,21 @@ nlohmann::json parse_text(const std::string& text, const std::string& where) {
     reduced.append(text, from, std::string::npos);
   }
   // The library parses iteratively, but copying and printing values recurse: bound the depth.
-  const nlohmann::json::parser_callback_t limit_depth = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > kMaxJsonDepth)
+  // A key given twice in one object is refused rather than silently dropped.
+  DuplicateKeyCheck duplicates(where);
+  const nlohmann::json::parser_callback_t check = [&](int depth, nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& parsed) {
+    const bool opens =
+        event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start;
+    if (opens && depth >= kMaxJsonDepth)  // `depth` objects and lists hold this one
       throw FormatError(where.empty() ? "model text" : where, "JSON nested too deeply",
                         "at most " + std::to_string(kMaxJsonDepth) + " levels", "more");
+    duplicates.on(event, parsed);
     return true;
   };
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(blobs.empty() ? text : reduced, limit_depth);
+    doc = nlohmann::json::parse(blobs.empty() ? text : reduced, check);
   } catch (const nlohmann::json::exception&) {  // syntax, or a number too large for a double
     const std::string at = where.empty() ? "model text" : where;
     try {  // the original text, for the library's message and byte offset

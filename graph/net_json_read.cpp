@@ -10,6 +10,7 @@
 
 #include <netkit/core/error.h>
 #include <netkit/graph/array_json.h>
+#include <netkit/graph/json_keys.h>
 #include <netkit/graph/layer_net_json.h>
 #include <netkit/graph/net_json.h>
 #include <netkit/graph/plan.h>
@@ -21,7 +22,6 @@ namespace netkit {
 namespace {
 
 constexpr int kMaxDepth = 64;  // containers inside containers
-constexpr int64_t kMaxElements = int64_t{1} << 32;
 
 using Key = std::pair<std::vector<size_t>, std::string>;  // node indices, array (or shared) name
 
@@ -35,13 +35,6 @@ struct Loaded {
   std::map<Key, LoadedArray> leaf, shared;
 };
 
-// JSON pointer escaping of one key.
-std::string escape(const std::string& key) {
-  std::string out;
-  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
-  return out;
-}
-
 const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
   if (it == object.end())
@@ -52,7 +45,7 @@ const nlohmann::json& member(const nlohmann::json& object, const char* key, cons
 void only_keys(const nlohmann::json& object, const std::vector<std::string>& keys, const std::string& where) {
   for (auto it = object.begin(); it != object.end(); ++it)
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
-      throw FormatError(where + "/" + escape(it.key()), "unknown key", "one of " + join_names(keys),
+      throw FormatError(where + "/" + json_pointer_token(it.key()), "unknown key", "one of " + join_names(keys),
                         in_quotes(it.key()));
 }
 
@@ -68,10 +61,7 @@ Array read_array(const nlohmann::json& v, const std::string& where) {
       v["dtype"] == "float32") {
     const Shape shape = shape_from_json(v["shape"], where + "/shape");
     if (shape.known()) {
-      const int64_t n = at_pointer(where + "/shape", [&] { return checked_product(shape.dims()); });
-      if (n > kMaxElements)
-        throw FormatError(where + "/shape", "array too large", "at most " + std::to_string(kMaxElements) + " elements",
-                          std::to_string(n));
+      const int64_t n = shape.num_elements();  // at most kMaxElements, checked by the shape
       const auto& data = v["data"];
       if (data.is_string()) {
         const size_t chars = data.get_ref<const std::string&>().size();
@@ -102,8 +92,8 @@ nlohmann::json renamed_keys(const std::string& type, const nlohmann::json& objec
   for (auto it = object.begin(); it != object.end(); ++it) {
     const std::string name = current_name(type, it.key());
     if (out.contains(name) || (name != it.key() && object.contains(name)))
-      throw FormatError(where + "/" + escape(it.key()), "both a legacy name and its new name", "one of them",
-                        in_quotes(it.key()) + " and " + in_quotes(name));
+      throw FormatError(where + "/" + json_pointer_token(it.key()), "both a legacy name and its new name",
+                        "one of them", in_quotes(it.key()) + " and " + in_quotes(name));
     out[name] = *it;
   }
   return out;
@@ -143,7 +133,7 @@ LayerNet read_layer(const nlohmann::json& record, const std::string& where, cons
   if (!arrays.is_object())
     throw FormatError(where + "/arrays", "wrong type", "an object of arrays", json_type_name(arrays));
   for (auto it = arrays.begin(); it != arrays.end(); ++it) {
-    const std::string at = where + "/arrays/" + escape(it.key());
+    const std::string at = where + "/arrays/" + json_pointer_token(it.key());
     const Key key{idx, current_name(type, it.key())};
     if (!loaded.with_arrays) {
       if (loaded.leaf.count(key))
@@ -222,7 +212,7 @@ void check_ports(const Net& net, const nlohmann::json& list, const std::vector<s
 
 Net read_container(const nlohmann::json& record, const std::string& where, const std::vector<size_t>& idx, int depth,
                    Loaded& loaded, bool graph) {
-  if (depth > kMaxDepth)
+  if (depth >= kMaxDepth)
     throw FormatError(where, "containers nested too deeply", "at most " + std::to_string(kMaxDepth) + " levels",
                       "more");
   std::vector<std::string> keys{"type", "nodes", "ports", "inputs", "outputs", "shared"};
@@ -252,7 +242,7 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
     if (!record["ports"].is_object())
       throw FormatError(where + "/ports", "wrong type", "an object of port shapes", json_type_name(record["ports"]));
     for (auto it = record["ports"].begin(); it != record["ports"].end(); ++it) {
-      shape_from_json(*it, where + "/ports/" + escape(it.key()));
+      shape_from_json(*it, where + "/ports/" + json_pointer_token(it.key()));
       ports[it.key()] = *it;
     }
   }
@@ -281,8 +271,8 @@ Net read_container(const nlohmann::json& record, const std::string& where, const
     known.insert(known.end(), outs.begin(), outs.end());
     for (auto it = ports.begin(); it != ports.end(); ++it)
       if (std::find(known.begin(), known.end(), it.key()) == known.end())
-        throw FormatError(where + "/ports/" + escape(it.key()), "unknown port", "one of " + join_names(known),
-                          in_quotes(it.key()));
+        throw FormatError(where + "/ports/" + json_pointer_token(it.key()), "unknown port",
+                          "one of " + join_names(known), in_quotes(it.key()));
   }
   Net net = at_pointer(ports.empty() ? structure : where + "/ports",
                        [&] { return build(std::move(named), std::move(edges), ports); });
@@ -387,21 +377,23 @@ Net net_from_json(const nlohmann::json& document, const std::string& where) {
   auto at = [&](const std::string& pointer) { return where.empty() ? pointer : where + ": " + pointer; };
   if (!document.is_object()) throw FormatError(at("/"), "wrong type", "an object", json_type_name(document));
   const auto& format = member(document, "format", at("/"));
-  if (format != "netkit") throw FormatError(at("/format"), "not a netkit model file", "\"netkit\"", format.dump());
+  if (format != "netkit")
+    throw FormatError(at("/format"), "not a netkit model file", "\"netkit\"", shortened(format.dump()));
   const auto& version = member(document, "version", at("/"));
   if (!version.is_number_integer())
     throw FormatError(at("/version"), "wrong type", "an integer", json_type_name(version));
   const int64_t v = version.get<int64_t>();
   if (v < 1 || v > kNetFormatVersion)
     throw FormatError(at("/version"), "unsupported format version",
-                      "version " + std::to_string(kNetFormatVersion) + " or older", "version " + version.dump(),
-                      "Update netkit to read this file");
+                      "version " + std::to_string(kNetFormatVersion) + " or older",
+                      "version " + shortened(version.dump()), "Update netkit to read this file");
   const char* key = v == 1 ? "layer" : "net";
   only_keys(document, {"format", "version", key}, at(""));
   const auto& record = member(document, key, at("/"));
   if (v == 1 && record.is_object() && record.contains("type") &&
       (record["type"] == "NetChain" || record["type"] == "NetGraph"))
-    throw FormatError(at("/layer/type"), "a version-1 file holds one layer", "a layer type", record["type"].dump());
+    throw FormatError(at("/layer/type"), "a version-1 file holds one layer", "a layer type",
+                      shortened(record["type"].dump()));
   Loaded loaded;
   const Net skeleton = read_net(record, at("/" + std::string(key)), {}, 0, loaded);
   check_arrays(skeleton, loaded);

@@ -128,12 +128,19 @@ struct Flattener {
   }
 };
 
-// Unifies `shape` into `acc`; on conflict names both sides.
-void join(Shape& acc, const Shape& shape, const std::string& where, const std::string& source) {
+// Unifies `shape` into `acc`; on conflict names both sides (where() is called only then).
+template <class Where>
+void join(Shape& acc, const Shape& shape, const Where& where, const std::string& source) {
   const auto joined = Shape::unify(acc, shape);
-  if (!joined) throw ShapeError(where, "shapes do not agree", shape.to_string(), acc.to_string() + " from " + source);
+  if (!joined) throw ShapeError(where(), "shapes do not agree", shape.to_string(), acc.to_string() + " from " + source);
   acc = *joined;
 }
+
+// A value's use as one input of a step.
+struct Use {
+  int step;
+  size_t input;
+};
 
 bool assign(Shape& target, const Shape& value) {
   if (target == value) return false;
@@ -154,22 +161,32 @@ bool propagate(Plan& plan, const std::vector<Constraint>& constraints, bool back
     changed = changed || before.inputs != step.shapes.inputs || before.outputs != step.shapes.outputs ||
               before.arrays != step.shapes.arrays;
   }
+  // Each value's uses and constraints, in step and input order: one pass over all ports, so a
+  // round is linear in the number of ports (a Total may have many inputs).
+  std::vector<std::vector<Use>> uses(plan.values.size());
+  for (size_t s = 0; s < plan.steps.size(); ++s)
+    for (size_t i = 0; i < plan.steps[s].inputs.size(); ++i)
+      uses[static_cast<size_t>(plan.steps[s].inputs[i])].push_back({static_cast<int>(s), i});
+  std::vector<std::vector<const Constraint*>> constrained(plan.values.size());
+  for (const auto& c : constraints) constrained[static_cast<size_t>(c.value)].push_back(&c);
   for (size_t v = 0; v < plan.values.size(); ++v) {
     PlanValue& value = plan.values[v];
     const int id = static_cast<int>(v);
     Shape acc = value.producer >= 0 ? Shape() : value.shape;
     if (value.producer >= 0) {
       const PlanStep& p = plan.steps[value.producer];
+      const auto at_producer = [&] { return p.where; };
       for (size_t o = 0; o < p.outputs.size(); ++o)
-        if (p.outputs[o] == id) join(acc, p.shapes.outputs[o], p.where, value.source);
+        if (p.outputs[o] == id) join(acc, p.shapes.outputs[o], at_producer, value.source);
     }
-    for (const auto& c : constraints)
-      if (c.value == id) join(acc, c.shape, c.where, value.source);
-    for (int s : value.consumers) {
-      const PlanStep& c = plan.steps[s];
-      const auto ports = c.layer->input_ports();
-      for (size_t i = 0; i < c.inputs.size(); ++i)
-        if (c.inputs[i] == id) join(acc, c.shapes.inputs[i], c.where + ", port " + in_quotes(ports[i]), value.source);
+    for (const Constraint* c : constrained[v]) {
+      const auto at_constraint = [&] { return c->where; };
+      join(acc, c->shape, at_constraint, value.source);
+    }
+    for (const Use& use : uses[v]) {
+      const PlanStep& c = plan.steps[use.step];
+      const auto at_port = [&] { return c.where + ", port " + in_quotes(c.layer->input_ports()[use.input]); };
+      join(acc, c.shapes.inputs[use.input], at_port, value.source);
     }
     changed = assign(value.shape, acc) || changed;
     if (backward && value.producer >= 0) {
@@ -177,11 +194,7 @@ bool propagate(Plan& plan, const std::vector<Constraint>& constraints, bool back
       for (size_t o = 0; o < p.outputs.size(); ++o)
         if (p.outputs[o] == id) changed = assign(p.shapes.outputs[o], acc) || changed;
     }
-    for (int s : value.consumers) {
-      PlanStep& c = plan.steps[s];
-      for (size_t i = 0; i < c.inputs.size(); ++i)
-        if (c.inputs[i] == id) changed = assign(c.shapes.inputs[i], acc) || changed;
-    }
+    for (const Use& use : uses[v]) changed = assign(plan.steps[use.step].shapes.inputs[use.input], acc) || changed;
   }
   std::map<std::string, std::pair<Shape, std::string>> shared;  // key -> (shape, first user)
   for (auto& step : plan.steps)

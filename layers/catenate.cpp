@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <netkit/core/checked_size.h>
 #include <netkit/core/error.h>
 #include <netkit/core/parallel.h>
 #include <netkit/layers/option_reader.h>
@@ -70,7 +71,7 @@ void Catenate::infer_shapes(LayerShapes& s) const {
     if (d == kUnknownDim)
       ++unknown, unknown_index = static_cast<int64_t>(i);
     else
-      known_sum += d;
+      known_sum = checked_add(known_sum, d, "port \"Output\", the sum of the inputs' first dimensions");
   }
   int64_t out_first = first(s.outputs[0]);
   if (unknown == 0) {

@@ -29,8 +29,8 @@ int64_t size_value(const nlohmann::json& v, const std::string& where, const std:
   if (!v.is_number_integer()) throw OptionError(where, "wrong type", expected, json_type_name(whole));
   const bool too_large = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxSize);
   if (too_large || v.get<int64_t>() > kMaxSize)
-    throw OptionError(where, "out of range", "at most " + std::to_string(kMaxSize), whole.dump());
-  if (v.get<int64_t>() < min) throw OptionError(where, "out of range", expected, whole.dump());
+    throw OptionError(where, "out of range", "at most " + std::to_string(kMaxSize), shortened(whole.dump()));
+  if (v.get<int64_t>() < min) throw OptionError(where, "out of range", expected, shortened(whole.dump()));
   return v.get<int64_t>();
 }
 
@@ -53,7 +53,7 @@ Convolution::Sizes read_sizes(OptionReader& r, const std::string& name, Convolut
     for (const auto& e : *v) s.values.push_back(size_value(e, where, expected, min, *v));
     return s;
   }
-  if (v->is_string()) throw OptionError(where, "invalid value", expected, v->dump());
+  if (v->is_string()) throw OptionError(where, "invalid value", expected, shortened(v->dump()));
   return {{size_value(*v, where, expected, min, *v)}, false};
 }
 

@@ -29,7 +29,7 @@ Flatten::Flatten(const nlohmann::json& options) {
         throw OptionError(kWhere, "out of range",
                           "an integer from -" + std::to_string(kMaxLevel) + " to " + std::to_string(kMaxLevel) +
                               ", not 0, or \"Infinity\"",
-                          v->dump());
+                          shortened(v->dump()));
       level_ = v->get<int64_t>();
     } else {
       throw OptionError(kWhere, "wrong type", kForm, json_type_name(*v));

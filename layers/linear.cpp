@@ -41,7 +41,8 @@ Linear::Linear(const nlohmann::json& options) {
     const std::string where = r.where("OutputSize");
     if (!v->is_number_integer()) throw OptionError(where, "wrong type", "an integer >= 1", json_type_name(*v));
     const bool too_large = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
-    if (too_large || v->get<int64_t>() < 1) throw OptionError(where, "out of range", "an integer >= 1", v->dump());
+    if (too_large || v->get<int64_t>() < 1)
+      throw OptionError(where, "out of range", "an integer >= 1", shortened(v->dump()));
     c.output_size = v->get<int64_t>();
   }
   c.weights_initializer = r.initializer("WeightsInitializer", c.weights_initializer, Initializer::all_names());

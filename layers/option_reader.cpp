@@ -27,7 +27,7 @@ double OptionReader::number(const std::string& name, double fallback) {
   if (!v) return fallback;
   if (!v->is_number()) throw OptionError(where(name), "wrong type", "a number", json_type_name(*v));
   double x = v->get<double>();
-  if (!std::isfinite(x)) throw OptionError(where(name), "not finite", "a finite number", v->dump());
+  if (!std::isfinite(x)) throw OptionError(where(name), "not finite", "a finite number", shortened(v->dump()));
   return x;
 }
 
@@ -45,14 +45,15 @@ std::string OptionReader::choice(const std::string& name, const std::string& fal
   if (v->is_string())
     for (const auto& a : allowed)
       if (a == v->get<std::string>()) return a;
-  throw OptionError(where(name), "invalid value", "one of " + join_names(allowed), v->dump());
+  throw OptionError(where(name), "invalid value", "one of " + join_names(allowed), shortened(v->dump()));
 }
 
 int64_t OptionReader::port_count(const std::string& name, int64_t fallback) {
   const nlohmann::json* v = raw(name);
   if (!v) return fallback;
-  if (!v->is_number_integer() || v->get<int64_t>() < 1)
-    throw OptionError(where(name), "invalid port count", "an integer >= 1", v->dump());
+  if (!v->is_number_integer() || v->get<int64_t>() < 1 || v->get<int64_t>() > kMaxPorts)
+    throw OptionError(where(name), "invalid port count", "an integer from 1 to " + std::to_string(kMaxPorts),
+                      shortened(v->dump()));
   return v->get<int64_t>();
 }
 
@@ -97,8 +98,8 @@ void OptionReader::finish() const {
 }
 
 std::string json_type_name(const nlohmann::json& value) {
-  if (value.is_number()) return "a number (" + value.dump() + ")";
-  if (value.is_string()) return "a string (" + value.dump() + ")";
+  if (value.is_number()) return "a number (" + shortened(value.dump()) + ")";
+  if (value.is_string()) return "a string (" + shortened(value.dump()) + ")";
   if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
   if (value.is_null()) return "null";
   if (value.is_array()) return "a list";
@@ -107,7 +108,8 @@ std::string json_type_name(const nlohmann::json& value) {
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + in_quotes(n);
+  for (size_t i = 0; i < names.size() && i < kShownNames; ++i) s += (s.empty() ? "" : ", ") + in_quotes(names[i]);
+  if (names.size() > kShownNames) s += ", ... (" + std::to_string(names.size()) + " names)";
   return s;
 }
 

@@ -12,6 +12,9 @@
 
 namespace netkit {
 
+// The largest number of input ports of one layer ("Inputs" of Total and Catenate).
+inline constexpr int64_t kMaxPorts = 1024;
+
 class OptionReader {
  public:
   OptionReader(const nlohmann::json& options, std::string layer_type);
@@ -19,7 +22,7 @@ class OptionReader {
   double number(const std::string& name, double fallback);
   bool boolean(const std::string& name, bool fallback);
   std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& allowed);
-  // A number of ports, an integer >= 1 ("Inputs" of multi-input layers).
+  // A number of ports, an integer from 1 to kMaxPorts ("Inputs" of multi-input layers).
   int64_t port_count(const std::string& name, int64_t fallback);
   // An initializer name from `allowed` (layers/initializer.h).
   Initializer initializer(const std::string& name, const Initializer& fallback,
@@ -42,6 +45,8 @@ class OptionReader {
 };
 
 std::string json_type_name(const nlohmann::json& value);
+// "\"a\", \"b\"": each name quoted; a list longer than kShownNames shows its first names and the count.
+inline constexpr size_t kShownNames = 24;
 std::string join_names(const std::vector<std::string>& names);
 
 }  // namespace netkit

@@ -33,7 +33,8 @@ Pooling::Sizes read_sizes(OptionReader& r, const std::string& name, const Poolin
   auto value = [&](const nlohmann::json& e) -> int64_t {
     if (!e.is_number_integer()) throw OptionError(option_where(name), "wrong type", form, json_type_name(e));
     if ((e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(kMaxSize)) || e.get<int64_t>() > kMaxSize)
-      throw OptionError(option_where(name), "out of range", "integers <= " + std::to_string(kMaxSize), e.dump());
+      throw OptionError(option_where(name), "out of range", "integers <= " + std::to_string(kMaxSize),
+                        shortened(e.dump()));
     return e.get<int64_t>();
   };
   if (!v->is_array()) return {{value(*v)}, true};

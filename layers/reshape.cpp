@@ -64,11 +64,11 @@ Reshape::Reshape(const nlohmann::json& options) {
         const int64_t d = e.get<int64_t>();
         if (d != -1 && (d < 1 || d > kMaxDim))
           throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
-                            v->dump());
+                            shortened(v->dump()));
         dimensions_.push_back(d == -1 ? kUnknownDim : d);
       } else if (e.is_number_integer()) {
         throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
-                          v->dump());
+                          shortened(v->dump()));
       } else {
         throw OptionError(kWhere, "wrong type", kForm, "a list holding " + json_type_name(e));
       }
@@ -85,16 +85,17 @@ void Reshape::validate() const {
       ++inferred;
     else if (d < 1 || d > kMaxDim)
       throw OptionError(kWhere, "out of range", "integers from 1 to " + std::to_string(kMaxDim) + ", or -1",
-                        dimensions_json(dimensions_).dump());
+                        shortened(dimensions_json(dimensions_).dump()));
   }
   if (inferred > 1)
     throw OptionError(kWhere, "more than one inferred dimension", "at most one -1 or \"Inferred\"",
-                      dimensions_json(dimensions_).dump());
+                      shortened(dimensions_json(dimensions_).dump()));
   try {
     int64_t unknown = 0;
     known_product(dimensions_, &unknown);
   } catch (const ShapeError&) {
-    throw OptionError(kWhere, "too many elements", "a product below 2^63", dimensions_json(dimensions_).dump());
+    throw OptionError(kWhere, "too many elements", "a product below 2^63",
+                      shortened(dimensions_json(dimensions_).dump()));
   }
 }
 

@@ -16,7 +16,8 @@ Softmax::Softmax(const nlohmann::json& options) {
                         json_type_name(*v));
     const bool too_large = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
     if (too_large || v->get<int64_t>() == 0 || v->get<int64_t>() == INT64_MIN)
-      throw OptionError(where, "out of range", "a nonzero integer (-1: the last dimension, 1: the first)", v->dump());
+      throw OptionError(where, "out of range", "a nonzero integer (-1: the last dimension, 1: the first)",
+                        shortened(v->dump()));
     level_ = v->get<int64_t>();
   }
   r.finish();

@@ -15,8 +15,10 @@
 #include <netkit/train/idx.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
+#include "tests/support/idx_files.h"
 
 using namespace netkit;
+using namespace netkit::test;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::Equals;
@@ -26,38 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kSample = "data/samples/fashion-mnist";
-
-// A temporary directory, removed with its contents when the test ends.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    static int counter = 0;
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = (fs::temp_directory_path() / ("netkit_idx_" + std::to_string(stamp) + "_" + std::to_string(counter++)))
-               .string();
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
-std::string bytes(std::initializer_list<int> values) {
-  std::string s;
-  for (int v : values) s += static_cast<char>(v);
-  return s;
-}
-
-// An IDX file: 0 0 type rank, big-endian dimensions, then `data` as given.
-std::string idx_file(int type, const std::vector<uint32_t>& dims, const std::string& data) {
-  std::string s = bytes({0, 0, type, static_cast<int>(dims.size())});
-  for (uint32_t d : dims) s += bytes({int(d >> 24), int((d >> 16) & 255), int((d >> 8) & 255), int(d & 255)});
-  return s + data;
-}
 
 std::string le32(uint32_t v) { return bytes({int(v & 255), int((v >> 8) & 255), int((v >> 16) & 255), int(v >> 24)}); }
 
@@ -205,6 +175,10 @@ TEST_CASE("IDX: corrupt plain files name the file, the offset, expected and got"
   CHECK(message_for(dir, idx_file(8, {1000, 1000, 100}, "x")) ==
         f + ": truncated: file ends at byte offset 17 inside the uint8 (0x08) data of dimensions [1000, 1000, 100]; "
             "expected 100000016 bytes, got 17");
+  // 255 dimensions are echoed as their first eight and the count, not in full.
+  CHECK(message_for(dir, idx_file(8, std::vector<uint32_t>(255, 2), "x")) ==
+        f + ": IDX dimensions [2, 2, 2, 2, 2, 2, 2, 2, ... (255 dimensions)] are too large; expected at most "
+            "4294967296 data bytes, got more than 2^63 bytes");
   IdxReadOptions small;
   small.max_data_bytes = 5;
   CHECK(message_for(dir, idx_file(8, {2, 3}, "abcdef"), small) ==

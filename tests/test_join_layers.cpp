@@ -38,7 +38,7 @@ TEST_CASE("Total: shapes are inferred from any port", "[join]") {
                     Equals("Total layer, port \"Input2\": inputs of Total must all have one shape (port \"Input1\"); "
                            "expected [3], got [4]"));
   CHECK_THROWS_WITH(LayerNet::create("Total", {{"Inputs", 0}}),
-                    Equals("Total option \"Inputs\": invalid port count; expected an integer >= 1, got 0"));
+                    Equals("Total option \"Inputs\": invalid port count; expected an integer from 1 to 1024, got 0"));
   CHECK_THROWS_WITH(total.evaluate_batch({Array::zeros({2, 3, 4})}),
                     Contains("expected 2 input batches (ports \"Input1\", \"Input2\"), got 1"));
   CHECK_THROWS_WITH(total.evaluate_batch({Array::zeros({2, 3, 4}), Array::zeros({3, 3, 4})}),

@@ -24,10 +24,16 @@ std::string option_names(const CommandSpec& spec) {
   return out + (out.empty() ? "" : ", ") + "--help";
 }
 
+bool bounded_above(const OptionSpec& o) { return std::isfinite(o.max); }
+
 std::string expected_value(const OptionSpec& o) {
   std::ostringstream s;
-  if (o.kind == ArgKind::Integer)
+  if (o.kind == ArgKind::Integer && bounded_above(o))
+    s << "an integer from " << static_cast<int64_t>(o.min) << " to " << static_cast<int64_t>(o.max);
+  else if (o.kind == ArgKind::Integer)
     s << "an integer >= " << static_cast<int64_t>(o.min);
+  else if (o.kind == ArgKind::Number && bounded_above(o))
+    s << "a number from " << number_text(o.min) << " to " << number_text(o.max);
   else if (o.kind == ArgKind::Number)
     s << "a number >= " << number_text(o.min);
   else
@@ -47,12 +53,13 @@ void check_value(const std::string& where, const OptionSpec& o, const std::strin
     const long long v = std::strtoll(begin, &end, 10);
     if (text.empty() || *end != '\0' || errno == ERANGE)
       throw OptionError(where, "not an integer", expected_value(o), in_quotes(text));
-    if (static_cast<double>(v) < o.min) throw OptionError(where, "out of range", expected_value(o), text);
+    if (static_cast<double>(v) < o.min || static_cast<double>(v) > o.max)
+      throw OptionError(where, "out of range", expected_value(o), shortened(text));
   } else {
     const double v = std::strtod(begin, &end);
     if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
       throw OptionError(where, "not a number", expected_value(o), in_quotes(text));
-    if (v < o.min) throw OptionError(where, "out of range", expected_value(o), text);
+    if (v < o.min || v > o.max) throw OptionError(where, "out of range", expected_value(o), shortened(text));
   }
 }
 
@@ -137,7 +144,9 @@ std::string usage(const CommandSpec& spec) {
   for (const auto& o : spec.options) width = std::max(width, o.name.size() + o.placeholder.size() + 3);
   for (const auto& o : spec.options) {
     std::string left = "--" + o.name + (o.placeholder.empty() ? "" : " " + o.placeholder);
-    s << "  " << left << std::string(width - left.size() + 2, ' ') << o.help << "\n";
+    s << "  " << left << std::string(width - left.size() + 2, ' ') << o.help;
+    if (bounded_above(o)) s << "; " << expected_value(o);
+    s << "\n";
   }
   s << "  --help" << std::string(width > 4 ? width - 4 : 2, ' ') << "this text\n";
   return s.str();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,8 +18,9 @@ struct OptionSpec {
   std::string name;  // without "--"
   ArgKind kind;
   std::string help;
-  std::string placeholder;  // e.g. "N"; empty for flags
-  double min = 0;           // for Integer and Number: smallest allowed value
+  std::string placeholder;                               // e.g. "N"; empty for flags
+  double min = 0;                                        // for Integer and Number: smallest allowed value
+  double max = std::numeric_limits<double>::infinity();  // for Integer and Number: largest allowed value
 };
 
 struct CommandSpec {

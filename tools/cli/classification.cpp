@@ -6,26 +6,64 @@
 #include <cstring>
 #include <sstream>
 
+#include <netkit/core/checked_size.h>
 #include <netkit/core/error.h>
 #include <netkit/graph/executor.h>
+#include <netkit/graph/plan.h>
 
 namespace netkit::cli {
 
-ClassificationReport evaluate_classifier(const Net& net, const Array& images, const std::vector<int32_t>& labels,
-                                         int64_t batch_size) {
+namespace {
+
+Shape example_shape(const Array& images) {
+  return Shape(std::vector<int64_t>(images.dims().begin() + 1, images.dims().end()));
+}
+
+}  // namespace
+
+int64_t classifier_classes(const Net& net, const Shape& example) {
   const auto ins = net.input_ports(), outs = net.output_ports();
   if (ins.size() != 1 || outs.size() != 1)
     throw EvaluationError(net.type(), "a classifier needs one input and one output port", "1 input and 1 output",
                           std::to_string(ins.size()) + " and " + std::to_string(outs.size()));
+  const Shape output = make_plan(net, {{ins[0], example}}).port_shape(outs[0]);
+  if (!output.known() || output.rank() != 1)
+    throw EvaluationError(net.type() + ", output port " + in_quotes(outs[0]) + " for inputs " + example.to_string(),
+                          "not a vector of class probabilities", "a shape [classes]", output.to_string(),
+                          "End the net with a Linear layer of one output per class and a SoftmaxLayer");
+  return output[0];
+}
+
+void check_classifier(const Net& net, const Array& images, int64_t classes, const std::string& split) {
+  if (images.dims().at(0) == 0) throw EvaluationError(split, "no examples", "at least one example", "0 examples");
+  const int64_t outputs = classifier_classes(net, example_shape(images));
+  if (outputs != classes)
+    throw EvaluationError(net.type() + ", output port " + in_quotes(net.output_ports()[0]),
+                          "the number of classes differs from the data's (" + split + ")",
+                          "[" + std::to_string(classes) + "]", "[" + std::to_string(outputs) + "]");
+}
+
+ClassificationReport evaluate_classifier(const Net& net, const Array& images, const std::vector<int32_t>& labels,
+                                         int64_t batch_size) {
   const int64_t n = images.dims().at(0);
+  if (n == 0) throw EvaluationError("evaluation data", "no examples", "at least one example", "0 examples");
   if (n != static_cast<int64_t>(labels.size()))
     throw EvaluationError("evaluation data", "images and labels differ in number", std::to_string(n) + " labels",
                           std::to_string(labels.size()));
-  const int64_t per_example = n > 0 ? images.size() / n : 0;
+  const int64_t classes = classifier_classes(net, example_shape(images));
+  const auto ins = net.input_ports(), outs = net.output_ports();
+  const int64_t per_example = images.size() / n;
   Executor executor(net);
   ClassificationReport r;
+  const double confusion_bytes = static_cast<double>(classes) * static_cast<double>(classes) * sizeof(int64_t);
+  r.confusion =
+      allocating([&] { return "confusion matrix of " + std::to_string(classes) + " classes"; }, confusion_bytes,
+                 [&] {
+                   return std::vector<std::vector<int64_t>>(static_cast<size_t>(classes),
+                                                            std::vector<int64_t>(static_cast<size_t>(classes), 0));
+                 });
   double loss_sum = 0;
-  int64_t correct = 0, classes = 0;
+  int64_t correct = 0;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t count = std::min(batch_size, n - begin);
     std::vector<int64_t> dims = images.dims();
@@ -34,10 +72,6 @@ ClassificationReport evaluate_classifier(const Net& net, const Array& images, co
     std::memcpy(batch.data(), images.data() + begin * per_example,
                 sizeof(float) * static_cast<size_t>(count * per_example));
     const Array probs = executor.forward({{ins[0], batch}}).at(outs[0]);
-    if (classes == 0) {
-      classes = probs.size() / count;
-      r.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
-    }
     for (int64_t i = 0; i < count; ++i) {
       const float* p = probs.data() + i * classes;
       const int32_t label = labels[static_cast<size_t>(begin + i)];
@@ -51,8 +85,8 @@ ClassificationReport evaluate_classifier(const Net& net, const Array& images, co
     }
   }
   r.examples = n;
-  r.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0;
-  r.accuracy = n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0;
+  r.loss = loss_sum / static_cast<double>(n);
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(n);
   for (const auto& row : r.confusion) {
     int64_t total = 0;
     for (int64_t c : row) total += c;

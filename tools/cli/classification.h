@@ -21,8 +21,16 @@ struct ClassificationReport {
   std::vector<std::vector<int64_t>> confusion;  // [label][predicted]
 };
 
+// The number of classes of a classifier: `net` has one input and one output port, and for
+// examples of shape `example` its output is a vector [classes]. EvaluationError otherwise.
+int64_t classifier_classes(const Net& net, const Shape& example);
+
+// Refuses what cannot be scored as classification: an empty `images` (`split` names it in the
+// message), or a net that is not a classifier of exactly `classes` classes.
+void check_classifier(const Net& net, const Array& images, int64_t classes, const std::string& split);
+
 // Runs `net` (one input port, one output of class probabilities [classes]) in Test mode over
-// `images` in batches. Labels must be in [0, classes).
+// `images` in batches. Labels must be in [0, classes); there must be at least one image.
 ClassificationReport evaluate_classifier(const Net& net, const Array& images, const std::vector<int32_t>& labels,
                                          int64_t batch_size = 500);
 

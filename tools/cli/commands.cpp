@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <utility>
 
+#include <netkit/core/checked_size.h>
 #include <netkit/core/error.h>
 #include <netkit/core/parallel.h>
 #include <netkit/graph/net_info.h>
 #include <netkit/graph/net_json.h>
 #include <netkit/graph/plan.h>
+#include <netkit/layers/option_reader.h>
 #include <netkit/train/fashion_mnist.h>
 #include <netkit/train/net_train.h>
 #include "tools/cli/classification.h"
@@ -20,9 +22,14 @@ namespace netkit::cli {
 
 namespace {
 
+// Upper bounds of the counts given on the command line: large enough for any real run, small
+// enough that no product of them with the data's sizes can overflow.
+constexpr int64_t kMaxEpochs = 1000000;
+constexpr int64_t kMaxBatch = 65536;
+
 const OptionSpec kData{"data", ArgKind::Text, "fashion-mnist (Debian's package) or a directory of IDX files", "DIR"};
-const OptionSpec kThreads{"threads", ArgKind::Integer, "threads (default: NETKIT_NUM_THREADS, OMP_NUM_THREADS or all)",
-                          "T", 1};
+const OptionSpec kThreads{
+    "threads", ArgKind::Integer, "threads (default: NETKIT_NUM_THREADS, OMP_NUM_THREADS or all)", "T", 1, kMaxThreads};
 const OptionSpec kJson{"json", ArgKind::Flag, "print a machine-readable summary line last", ""};
 
 FashionMnist load_data(const ParsedArgs& a) {
@@ -30,6 +37,20 @@ FashionMnist load_data(const ParsedArgs& a) {
   const std::string data = a.text("data", "fashion-mnist");
   if (data != "fashion-mnist") o.directory = data;
   return load_fashion_mnist(o);
+}
+
+// "the test set in \"DIR\"", for messages.
+std::string split_name(const ParsedArgs& a, const std::string& split) {
+  return "the " + split + " in " + in_quotes(a.text("data", "fashion-mnist"));
+}
+
+int64_t class_count(const FashionMnist& data) { return static_cast<int64_t>(data.class_names.size()); }
+
+// Training needs both splits non-empty (the test set is scored after every round) and the net a
+// classifier of the data's classes.
+void check_training_classifier(const Net& model, const FashionMnist& data, const ParsedArgs& a) {
+  check_classifier(model, data.train.images, class_count(data), split_name(a, "training set"));
+  check_classifier(model, data.test.images, class_count(data), split_name(a, "test set"));
 }
 
 // Takes the split by value: pass std::move(split) when it is not needed afterwards, so the
@@ -61,6 +82,7 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   const std::string out_path = a.text("out", "");
   check_output_locations(out_path, a.text("checkpoint-dir", ""), trained_model_bytes(model, o.seed));
   FashionMnist data = load_data(a);
+  with_location(a.positionals[0], [&] { check_training_classifier(model, data, a); });
   o.batch_size = a.integer("batch", 64);
   o.rounds = a.integer("epochs", 2);
   o.sgd.learning_rate = a.number("lr", 0.05);
@@ -138,11 +160,27 @@ int run_train(const ParsedArgs& a, std::ostream& out, std::ostream& err, bool te
   return 0;
 }
 
+// Evaluating needs every array: a model that is not trained yet is refused with the command that trains it.
+void check_trained(const Net& model, const std::string& path) {
+  std::vector<std::string> missing;
+  for (const auto& array : information(model).arrays)
+    if (!array.initialized) missing.push_back(array.key);
+  if (!missing.empty())
+    throw EvaluationError(path, "the model has arrays that are not initialized", "a trained model",
+                          std::to_string(missing.size()) + " missing (" + join_names(missing) + ")",
+                          "Train it first: netkit train " + path + " --out TRAINED.json");
+}
+
 int run_eval(const ParsedArgs& a, std::ostream& out) {
   apply_threads(a);
-  const Net model = load_net(a.positionals[0]);
+  const std::string& path = a.positionals[0];
+  const Net model = load_net(path);
   const FashionMnist data = load_data(a);
-  const ClassificationReport r = evaluate_classifier(model, data.test.images, data.test.labels);
+  check_trained(model, path);
+  const ClassificationReport r = with_location(path, [&] {
+    check_classifier(model, data.test.images, class_count(data), split_name(a, "test set"));
+    return evaluate_classifier(model, data.test.images, data.test.labels);
+  });
   out << report_text(r, data.class_names);
   if (a.has("json")) {
     nlohmann::json j = report_json(r, data.class_names);
@@ -157,20 +195,21 @@ int run_info(const ParsedArgs& a, std::ostream& out) {
   const NetInfo info = information(model);
   int64_t per_example = 0;  // every value of the net, kept (as for training)
   for (const auto& v : model.plan().values)
-    if (v.shape.known()) per_example += v.shape.num_elements();
+    if (v.shape.known()) per_example = checked_add(per_example, v.shape.num_elements(), "activations per example");
+  const int64_t activation_bytes = checked_multiply(per_example, sizeof(float), "activation bytes per example");
   out << layer_table(model) << "\n";
   char line[200];
   std::snprintf(line, sizeof line,
                 "parameters: %lld (%.2f MB as float32)\nactivations: %.2f MB per example kept for training\n",
                 (long long)info.total_elements, static_cast<double>(info.total_elements) * 4 / 1e6,
-                static_cast<double>(per_example) * 4 / 1e6);
+                static_cast<double>(activation_bytes) / 1e6);
   out << line;
   if (a.has("json"))
     out << nlohmann::json{{"command", "info"},
                           {"layers", info.layer_count},
                           {"arrays", info.array_count},
                           {"parameters", info.total_elements},
-                          {"activation_bytes_per_example", per_example * 4}}
+                          {"activation_bytes_per_example", activation_bytes}}
                .dump()
         << "\n";
   return 0;
@@ -183,8 +222,8 @@ const std::vector<CommandSpec>& command_specs() {
       {"train",
        {"MODEL.json"},
        {kData,
-        {"epochs", ArgKind::Integer, "rounds over the training set (default 2)", "N", 1},
-        {"batch", ArgKind::Integer, "batch size (default 64)", "B", 1},
+        {"epochs", ArgKind::Integer, "rounds over the training set (default 2)", "N", 1, kMaxEpochs},
+        {"batch", ArgKind::Integer, "batch size (default 64)", "B", 1, kMaxBatch},
         {"lr", ArgKind::Number, "learning rate (default 0.05)", "X", 0},
         {"momentum", ArgKind::Number, "SGD momentum (default 0.9)", "X", 0},
         {"l2", ArgKind::Number, "L2 regularisation, PyTorch's weight_decay (default 0)", "X", 0},

@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
   } catch (const netkit::OptionError& e) {
     std::cerr << one_line(e.what()) << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {  // an allocation not guarded where it happens
+    std::cerr << "netkit: out of memory; expected enough free memory for the command, got an allocation failure\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << one_line(e.what()) << "\n";
     return 1;
