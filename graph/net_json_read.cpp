@@ -121,7 +121,7 @@ LayerNet read_layer(const nlohmann::json& record, const std::string& where, cons
         if (!options.contains(it.key())) options[it.key()] = *it;
       for (const std::string& name : legacy.options_by_array)
         if (options.contains(name))
-          options[name] = renamed_keys(type, options[name], where + "/options/" + escape(name));
+          options[name] = renamed_keys(type, options[name], where + "/options/" + json_pointer_token(name));
     }
   }
   if (!legacy.arrays.empty() && bare.contains("LearningRateMultipliers"))
