@@ -16,6 +16,7 @@
 #include <netkit/core/random.h>
 #include <netkit/graph/layer_net.h>
 #include <netkit/layers/kernels/batch_norm.h>
+#include <netkit/layers/kernels/batch_norm_loops.h>
 #include <netkit/layers/kernels/batch_norm_reference.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
@@ -303,7 +304,12 @@ TEST_CASE("BN threads: every instruction set gives the same bits", "[bn]") {
   // at start; the others run here. Vector widths differ (4 or 8 doubles), so vector loops and
   // their scalar tails split each row differently: the bits agree only if every lane and
   // column keeps its order of operations. Cancelling pairs in g make the order visible.
-  const InstructionSetRestorer restore;
+  using kernels::batch_norm_loops::InstructionSet;
+  const InstructionSet before = kernels::batch_norm_loops::instruction_set();
+  struct Restore {
+    InstructionSet set;
+    ~Restore() { kernels::batch_norm_loops::use_instruction_set(set); }
+  } restore{before};
   std::vector<BnLayout> layouts = layout_grid();
   for (BnLayout l : {BnLayout{8, 16, 784}, BnLayout{256, 1024, 1}, BnLayout{64, 32, 196}, BnLayout{1000, 4, 1}})
     layouts.push_back(l);
@@ -313,11 +319,11 @@ TEST_CASE("BN threads: every instruction set gives the same bits", "[bn]") {
     KernelCase k = kernel_case(l, ++seed);
     plant_cancelling_pairs(k.g.data(), k.g.size(), l.channels, [&](size_t i) { return k.channel(i); });
     for (bool train : {false, true}) {
-      REQUIRE(kernels::use_instruction_set(kernels::InstructionSet::baseline));
+      REQUIRE(kernels::batch_norm_loops::use_instruction_set(InstructionSet::baseline));
       const KernelResult base = run_kernels(k, train);
-      for (kernels::InstructionSet set : {kernels::InstructionSet::avx2, kernels::InstructionSet::avx512}) {
-        if (!kernels::use_instruction_set(set)) continue;
-        INFO(describe(l) << ", " << (train ? "Train" : "Test") << " mode, " << kernels::name(set)
+      for (InstructionSet set : {InstructionSet::avx2, InstructionSet::avx512}) {
+        if (!kernels::batch_norm_loops::use_instruction_set(set)) continue;
+        INFO(describe(l) << ", " << (train ? "Train" : "Test") << " mode, " << kernels::batch_norm_loops::name(set)
                          << " against baseline");
         const KernelResult r = run_kernels(k, train);
         ++compared;

@@ -2,13 +2,11 @@
 // forward, dX (written and accumulated), dWt and db (the path forced, ConvPath::direct) against
 // the double-precision reference on a grid that reaches every tail of its tiles (output widths
 // 1..20, heights 1..7, 1 to 70 channels, padding 0 to 4, even kernels), against the im2col path,
-// thread independence, and every instruction set's variant of the loops against the order of
-// operations it promises.
+// and thread independence.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +16,6 @@
 #include <netkit/layers/kernels/convolution.h>
 #include <netkit/layers/kernels/convolution_direct.h>
 #include <netkit/layers/kernels/convolution_reference.h>
-#include <netkit/layers/kernels/instruction_set.h>
 #include "tests/support/fixtures.h"
 #include "tests/support/golden.h"
 #include "tests/test_convolution_support.h"
@@ -78,56 +75,6 @@ std::vector<ConvDims> grid() {
   all.push_back(dims(2, 5, 40, 5, 7, 3, 3, 1, 1));  // dWt tiles of 3 vectors of output channels
   all.push_back(dims(1, 3, 70, 4, 5, 3, 3, 1, 1));  // of 4, then 1
   return all;
-}
-
-// The direct path's correlation in its documented order of operations: out[o, i, j] = (0 + the
-// terms wk(o, c, p, q) src[c, i + p - top, j + q - left] (0 outside src) in the order of (c, p, q))
-// + bias[o] when there are biases. Each term is one fused multiply-add (rounded once) when `fused`,
-// else the product rounded and then added.
-template <class Weight>
-std::vector<float> ordered_correlation(const float* src, int64_t channels, int64_t src_h, int64_t src_w,
-                                       int64_t out_channels, int64_t out_h, int64_t out_w, int64_t kh, int64_t kw,
-                                       int64_t top, int64_t left, Weight wk, const float* bias, bool fused) {
-  std::vector<float> out(static_cast<size_t>(out_channels * out_h * out_w));
-  for (int64_t o = 0; o < out_channels; ++o)
-    for (int64_t i = 0; i < out_h; ++i)
-      for (int64_t j = 0; j < out_w; ++j) {
-        float acc = 0.0f;
-        for (int64_t c = 0; c < channels; ++c)
-          for (int64_t p = 0; p < kh; ++p)
-            for (int64_t q = 0; q < kw; ++q) {
-              const int64_t h = i + p - top, w = j + q - left;
-              const float x = h >= 0 && h < src_h && w >= 0 && w < src_w ? src[(c * src_h + h) * src_w + w] : 0.0f;
-              acc = fused ? std::fma(x, wk(o, c, p, q), acc) : acc + x * wk(o, c, p, q);
-            }
-        out[static_cast<size_t>((o * out_h + i) * out_w + j)] = bias ? acc + bias[o] : acc;
-      }
-  return out;
-}
-
-// y and dX of the whole batch in that order: y correlates X with Wt, dX correlates G with Wt
-// transposed and flipped.
-std::pair<std::vector<float>, std::vector<float>> ordered_y_and_dx(const ConvProblem& p, bool fused) {
-  const ConvDims& d = p.d;
-  const int64_t kh = d.kernel_h, kw = d.kernel_w, ic = d.in_channels, oc = d.out_channels;
-  auto forward_weight = [&](int64_t o, int64_t c, int64_t r, int64_t s) {
-    return p.w[static_cast<size_t>(((o * ic + c) * kh + r) * kw + s)];
-  };
-  auto flipped_weight = [&](int64_t c, int64_t o, int64_t r, int64_t s) {
-    return p.w[static_cast<size_t>(((o * ic + c) * kh + (kh - 1 - r)) * kw + (kw - 1 - s))];
-  };
-  std::vector<float> y, dx;
-  for (int64_t n = 0; n < d.batch; ++n) {
-    const std::vector<float> yn =
-        ordered_correlation(p.x.data() + n * ic * d.in_area(), ic, d.in_h, d.in_w, oc, d.out_h, d.out_w, kh, kw,
-                            d.pad_h, d.pad_w, forward_weight, p.b.data(), fused);
-    const std::vector<float> dxn =
-        ordered_correlation(p.g.data() + n * oc * d.out_area(), oc, d.out_h, d.out_w, ic, d.in_h, d.in_w, kh, kw,
-                            kh - 1 - d.pad_h, kw - 1 - d.pad_w, flipped_weight, nullptr, fused);
-    y.insert(y.end(), yn.begin(), yn.end());
-    dx.insert(dx.end(), dxn.begin(), dxn.end());
-  }
-  return {y, dx};
 }
 
 }  // namespace
@@ -259,41 +206,4 @@ TEST_CASE("Convolution direct path: 1 and 2 threads give bit-identical results",
     NETKIT_CHECK_REPORT(bit_difference_report("dw", one.dw, two.dw));
     NETKIT_CHECK_REPORT(bit_difference_report("db", one.db, two.db));
   }
-}
-
-TEST_CASE("Convolution direct path: every instruction set keeps its promised order, AVX2 and AVX-512 the same bits",
-          "[conv][direct]") {
-  // Promised: the AVX2 and AVX-512 variants fuse every multiply-add of the sums (one rounding a
-  // term), the baseline variant rounds each product and then adds it; each keeps the documented
-  // order of terms. So AVX2 and AVX-512 give the same bits as each other everywhere, and
-  // baseline the bits of its own order, which may differ from theirs in the last place.
-  const InstructionSetRestorer restore;
-  const std::vector<ConvDims> cases{conv_dims(3, 16, 32, 1, 14, 14, 3, 3, 1, 1, 1), dims(2, 3, 17, 7, 20, 3, 3, 0, 0),
-                                    dims(2, 17, 5, 5, 9, 5, 5, 2, 2), conv_dims(2, 2, 3, 1, 3, 4, 2, 2, 1, 3, 1),
-                                    dims(1, 3, 70, 4, 5, 3, 3, 1, 1)};
-  for (const ConvDims& d : cases) {
-    const ConvProblem p = problem(d, 31);
-    std::optional<ConvResults> fused_first;
-    for (kernels::InstructionSet set : kernels::kInstructionSets) {
-      if (!kernels::use_instruction_set(set)) continue;
-      const bool fused = set != kernels::InstructionSet::baseline;
-      INFO(describe(d) << ", " << kernels::name(set));
-      const ConvResults r = run(p);
-      for (const std::string& report : reference_reports(p, r)) NETKIT_CHECK_REPORT(report);
-      const auto [y, dx] = ordered_y_and_dx(p, fused);
-      NETKIT_CHECK_REPORT(bit_difference_report("y against its order", r.y, y));
-      NETKIT_CHECK_REPORT(bit_difference_report("dx against its order", r.dx, dx));
-      if (!fused) continue;
-      if (!fused_first) {
-        fused_first = r;
-        continue;
-      }
-      NETKIT_CHECK_REPORT(bit_difference_report("y", r.y, fused_first->y));
-      NETKIT_CHECK_REPORT(bit_difference_report("dx", r.dx, fused_first->dx));
-      NETKIT_CHECK_REPORT(bit_difference_report("dw", r.dw, fused_first->dw));
-      NETKIT_CHECK_REPORT(bit_difference_report("db", r.db, fused_first->db));
-    }
-  }
-  if (!kernels::supported(kernels::InstructionSet::avx2) || !kernels::supported(kernels::InstructionSet::avx512))
-    WARN("this build or CPU lacks AVX2 or AVX-512: the fused variants were not compared");
 }

@@ -1,7 +1,6 @@
 // The hot loops of the batch-norm kernels (layers/kernels/batch_norm.cpp), each compiled for
-// every instruction set (batch_norm_loops_body.inc; the one used is kernels::instruction_set()).
-// Reductions accumulate in double with the order spelled out, so every instruction set and every
-// thread count gives the same bits.
+// several instruction sets (batch_norm_loops_body.inc). Reductions accumulate in double with the
+// order spelled out, so every instruction set and every thread count gives the same bits.
 //   lanes_*: one run of a channel, kLanes interleaved accumulators (lane k takes i % kLanes == k),
 //     prefetching the run `ahead` floats away (0: none);
 //   rows_*: column sums over rows of `stride` floats, each column summed row by row in order;
@@ -11,6 +10,16 @@
 #include <cstdint>
 
 namespace netkit::kernels::batch_norm_loops {
+
+// The instruction sets the loops are compiled for (baseline x86-64, AVX2, AVX-512; other
+// compilers than GCC on x86-64: baseline only). All give the same bits; the fastest one the CPU
+// supports is used unless a test or benchmark picks another.
+enum class InstructionSet { baseline, avx2, avx512 };
+const char* name(InstructionSet set);
+InstructionSet instruction_set();
+// Uses `set` from now on and returns true, or returns false (no change) when this build or CPU
+// lacks it. Not to be called while kernels run.
+bool use_instruction_set(InstructionSet set);
 
 constexpr int kLanes = 16;  // independent double accumulators a run: enough to hide the adds' latency
 

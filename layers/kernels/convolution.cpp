@@ -15,14 +15,15 @@
 #include <netkit/core/serial_blas.h>
 #include <netkit/layers/kernels/convolution_direct.h>
 #include <netkit/layers/kernels/convolution_im2col.h>
-#include <netkit/layers/kernels/instruction_set.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
 namespace {
 
 // Unfolded tiles of at most about this many floats (1 MiB): large enough that sgemm's per-call
-// packing is amortised, small enough for the caches (docs/convolution.md compares other sizes).
+// packing is amortised, small enough for the caches (measured best of 2^15 .. 2^20 for the
+// benchmark shapes, single-threaded).
 constexpr int64_t kTileFloats = int64_t{1} << 18;
 // dWt and db are summed over chunks of examples; at most this many chunks a call.
 constexpr int64_t kMaxChunks = 8;
@@ -30,10 +31,11 @@ constexpr int64_t kMaxChunks = 8;
 // The output columns of one example cut into tiles: whole output rows, as many as fit in
 // kTileFloats of unfolded input (equal numbers of rows a tile), or parts of rows when one row is
 // too long. The direct path takes all columns at once. Everything depends on the geometry alone.
-// (Tiles of several whole examples, for wider sgemm matrices, are slower: the copy out of the
-// product costs more than the wider matrices save, and for small maps OpenBLAS leaves its
-// small-matrix kernel for the blocked one. The same holds for several examples a product in the
-// backward pass; docs/convolution.md has the measurements.)
+// (Tiles of several whole examples, for wider sgemm matrices, measured slower here: the copy out
+// of the product costs more than the wider matrices save, down to 4x4 outputs; re-measured for
+// 16->32 channels on 14x14: OpenBLAS 0.3.21 then leaves its small-matrix kernel for the blocked
+// one, 1.3 to 1.6 times slower. The same holds for several examples a product in the backward
+// pass, 7 to 13% slower; see docs/convolution.md.)
 struct Tiling {
   int64_t area = 0, columns = 0, count = 1;
   bool direct = false;  // 1x1 stride 1 unpadded: col is X itself
@@ -79,21 +81,66 @@ void for_items(int64_t items, int64_t floats, F&& body) {
   });
 }
 
-// out[o] += the sum of channel o's n values v[o n .. (o + 1) n), for every channel o
-// (convolution_channel_sums.inc has the order of the sums).
-struct Loops {
-  void (*add_channel_sums)(const float* v, int64_t channels, int64_t n, double* out);
-};
+// Sum of v[0..n) in double, in four interleaved partial sums (k mod 4) added at the end: the
+// order is fixed, and four independent additions a step keep the adder busy.
+double channel_sum(const float* v, int64_t n) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4)
+    for (int j = 0; j < 4; ++j) s[j] += v[k + j];
+  for (; k < n; ++k) s[k % 4] += v[k];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
 
-#define NETKIT_VARIANT_BODY <netkit/layers/kernels/convolution_channel_sums.inc>
-#include <netkit/layers/kernels/instruction_set_variants.inc>
-
-const Loops& loops() { return variant(baseline::table, avx2::table, avx512::table); }
+// out[o] += channel_sum(v + o n, n) for every channel o, four channels at a time: each channel's
+// sum runs in channel_sum's order (the same bits), and the four channels' chains are independent,
+// which makes it about four times faster than one channel at a time (the sums are latency-bound).
+// (The last k < 4 elements are added as a vector with zeros in the other lanes: a sum that starts
+// at +0 is never -0, so adding +0 leaves it exactly as it is.)
+NETKIT_VECTOR_CLONES
+void add_channel_sums(const float* v, int64_t channels, int64_t n, double* out) {
+  using v4f = float __attribute__((vector_size(16)));
+  using v4d = double __attribute__((vector_size(32)));
+  const int64_t n4 = n / 4 * 4;
+  int64_t o = 0;
+  for (; o + 4 <= channels; o += 4) {
+    v4d s0{}, s1{}, s2{}, s3{};              // channel o + c, lane j: the elements k with k mod 4 = j
+    auto next = [&](int64_t c, int64_t k) {  // elements k .. k + 3 (0 past n)
+      v4f x{};
+      const float* from = v + (o + c) * n + k;
+      if (k + 4 <= n)
+        std::memcpy(&x, from, sizeof x);
+      else {  // 1 to 3 elements
+        x[0] = from[0];
+        if (n - k > 1) x[1] = from[1];
+        if (n - k > 2) x[2] = from[2];
+      }
+      return __builtin_convertvector(x, v4d);
+    };
+    for (int64_t k = 0; k < n4; k += 4) {
+      s0 += next(0, k);
+      s1 += next(1, k);
+      s2 += next(2, k);
+      s3 += next(3, k);
+    }
+    if (n4 < n) {
+      s0 += next(0, n4);
+      s1 += next(1, n4);
+      s2 += next(2, n4);
+      s3 += next(3, n4);
+    }
+    out[o] += (s0[0] + s0[1]) + (s0[2] + s0[3]);
+    out[o + 1] += (s1[0] + s1[1]) + (s1[2] + s1[3]);
+    out[o + 2] += (s2[0] + s2[1]) + (s2[2] + s2[3]);
+    out[o + 3] += (s3[0] + s3[1]) + (s3[2] + s3[3]);
+  }
+  for (; o < channels; ++o) out[o] += channel_sum(v + o * n, n);
+}
 
 // Y for the items (example, group, tile): Y_g = Wt_g col (sgemm with beta = 0), then b added row
-// by row. (Starting the tile as b and letting sgemm add Wt_g col with beta = 1 is slower for these
-// tiles; the direct path keeps that form, which is faster for it; docs/convolution.md has the
-// measurements.)
+// by row. (Starting the tile as b and letting sgemm add Wt_g col with beta = 1 was 3 to 8% slower
+// for 1->16 and 16->32 channels, 2 threads, the same for 64->64; see docs/convolution.md.) The
+// direct path keeps the latter: there it was 1 to 2% faster.
 void forward_items(const float* x, const float* w, const float* b, const ConvDims& d, float* y) {
   const Tiling tiling(d);
   const int64_t groups = d.groups, go = d.group_out(), patch = d.patch(), area = d.out_area();
@@ -130,13 +177,13 @@ void forward_items(const float* x, const float* w, const float* b, const ConvDim
 
 // Example n's share of the gradients: db_part[o] += sum of G[n, o] (double) and
 // dWt_part^T[g][patch, go] += col G_g^T, a tile at a time. The partial sums of dWt are kept
-// transposed: sgemm runs col G^T faster than G col^T for the 3x3 benchmark shapes
-// (docs/convolution.md); they are transposed back when the chunks are combined.
+// transposed: sgemm runs col G^T faster than G col^T for the 3x3 benchmark shapes (measured, 1.1
+// to 1.3 times); they are transposed back when the chunks are combined.
 void weight_gradients_of(int64_t n, const float* x, const float* g, const ConvDims& d, const Tiling& tiling,
                          float* dw_part, double* db_part, float* col) {
   const int64_t go = d.group_out(), patch = d.patch(), area = d.out_area();
   const float* gn = g + n * d.out_channels * area;
-  if (db_part) loops().add_channel_sums(gn, d.out_channels, area, db_part);
+  if (db_part) add_channel_sums(gn, d.out_channels, area, db_part);
   if (!dw_part) return;
   for (int64_t grp = 0; grp < d.groups; ++grp)
     for (int64_t k = 0; k < tiling.count; ++k) {

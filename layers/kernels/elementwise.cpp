@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include <netkit/core/parallel.h>
-#include <netkit/layers/kernels/instruction_set.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
@@ -22,6 +22,10 @@ void in_chunks(int64_t n, Body&& body) {
 
 // ---- forward ----------------------------------------------------------------------------------
 
+NETKIT_VECTOR_CLONES void ramp_forward(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
 // libm's tanhf and expf do not vectorise without -ffast-math; the loops stay scalar calls.
 void tanh_forward(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
@@ -34,22 +38,32 @@ void logistic_sigmoid_forward(const float* __restrict x, float* __restrict y, in
   }
 }
 
-// ---- the vectorising loops: ramp forward, and every backward dx (+)= g f' -----------------------
+// ---- backward: dx (+)= g f' -------------------------------------------------------------------
 
-struct Loops {
-  void (*ramp_forward)(const float* __restrict x, float* __restrict y, int64_t n);
-  void (*ramp_backward)(const float* __restrict x, const float* __restrict g, float* __restrict dx, int64_t n,
-                        bool accumulate);
-  void (*tanh_backward)(const float* __restrict y, const float* __restrict g, float* __restrict dx, int64_t n,
-                        bool accumulate);
-  void (*logistic_sigmoid_backward)(const float* __restrict y, const float* __restrict g, float* __restrict dx,
-                                    int64_t n, bool accumulate);
-};
+NETKIT_VECTOR_CLONES void ramp_backward(const float* __restrict x, const float* __restrict g, float* __restrict dx,
+                                        int64_t n, bool accumulate) {
+  // A select, not g * (x > 0): an infinite g must give 0, not NaN, where the ramp is flat.
+  if (accumulate)
+    for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > 0.0f ? g[i] : 0.0f;
+  else
+    for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? g[i] : 0.0f;
+}
 
-#define NETKIT_VARIANT_BODY <netkit/layers/kernels/elementwise_loops.inc>
-#include <netkit/layers/kernels/instruction_set_variants.inc>
+NETKIT_VECTOR_CLONES void tanh_backward(const float* __restrict y, const float* __restrict g, float* __restrict dx,
+                                        int64_t n, bool accumulate) {
+  if (accumulate)
+    for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * ((1.0f - y[i]) * (1.0f + y[i]));
+  else
+    for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * ((1.0f - y[i]) * (1.0f + y[i]));
+}
 
-const Loops& loops() { return variant(baseline::table, avx2::table, avx512::table); }
+NETKIT_VECTOR_CLONES void logistic_sigmoid_backward(const float* __restrict y, const float* __restrict g,
+                                                    float* __restrict dx, int64_t n, bool accumulate) {
+  if (accumulate)
+    for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * (y[i] * (1.0f - y[i]));
+  else
+    for (int64_t i = 0; i < n; ++i) dx[i] = g[i] * (y[i] * (1.0f - y[i]));
+}
 
 }  // namespace
 
@@ -57,7 +71,7 @@ void elementwise_forward(ElementwiseFunction f, const float* x, float* y, int64_
   in_chunks(n, [&](int64_t begin, int64_t count) {
     switch (f) {
       case ElementwiseFunction::Ramp:
-        return loops().ramp_forward(x + begin, y + begin, count);
+        return ramp_forward(x + begin, y + begin, count);
       case ElementwiseFunction::Tanh:
         return tanh_forward(x + begin, y + begin, count);
       case ElementwiseFunction::LogisticSigmoid:
@@ -71,11 +85,11 @@ void elementwise_backward(ElementwiseFunction f, const float* x, const float* y,
   in_chunks(n, [&](int64_t begin, int64_t count) {
     switch (f) {
       case ElementwiseFunction::Ramp:
-        return loops().ramp_backward(x + begin, g + begin, dx + begin, count, accumulate);
+        return ramp_backward(x + begin, g + begin, dx + begin, count, accumulate);
       case ElementwiseFunction::Tanh:
-        return loops().tanh_backward(y + begin, g + begin, dx + begin, count, accumulate);
+        return tanh_backward(y + begin, g + begin, dx + begin, count, accumulate);
       case ElementwiseFunction::LogisticSigmoid:
-        return loops().logistic_sigmoid_backward(y + begin, g + begin, dx + begin, count, accumulate);
+        return logistic_sigmoid_backward(y + begin, g + begin, dx + begin, count, accumulate);
     }
   });
 }

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include <netkit/core/parallel.h>
-#include <netkit/layers/kernels/instruction_set.h>
+#include <netkit/layers/kernels/vector_clones.h>
 
 namespace netkit::kernels {
 
@@ -114,15 +114,83 @@ bool is_2x2_stride_2(const PoolDims& d) {
   return d.kernel_h == 2 && d.kernel_w == 2 && d.stride_h == 2 && d.stride_w == 2 && d.pad_h == 0 && d.pad_w == 0;
 }
 
-struct Loops {
-  void (*forward_2x2_plane)(PoolFunction f, const float* x, const PoolDims& d, float* y);
-  void (*backward_2x2)(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx, bool accumulate);
-};
+// Position (0..3, row-major in the block) of the first maximum of a, b, c, d; NaN wins.
+inline int block_argmax(float a, float b, float c, float d, float& value) {
+  float m = a;
+  int at = 0;
+  const bool tb = (b > m) | (b != b);
+  m = tb ? b : m, at = tb ? 1 : at;
+  const bool tc = (c > m) | (c != c);
+  m = tc ? c : m, at = tc ? 2 : at;
+  const bool td = (d > m) | (d != d);
+  m = td ? d : m, at = td ? 3 : at;
+  value = m;
+  return at;
+}
 
-#define NETKIT_VARIANT_BODY <netkit/layers/kernels/pooling_loops.inc>
-#include <netkit/layers/kernels/instruction_set_variants.inc>
+NETKIT_VECTOR_CLONES void forward_2x2_plane(PoolFunction f, const float* x, const PoolDims& d, float* y) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const float* r0 = x + 2 * oh * d.in_w;
+    const float* r1 = r0 + d.in_w;
+    float* yr = y + oh * d.out_w;
+    if (f == PoolFunction::Max) {
+      for (int64_t ow = 0; ow < d.out_w; ++ow) {
+        float m;
+        block_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], m);
+        yr[ow] = m;
+      }
+    } else {
+      for (int64_t ow = 0; ow < d.out_w; ++ow)
+        yr[ow] = (((0.0f + r0[2 * ow]) + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1];
+      for (int64_t ow = 0; ow < d.out_w; ++ow) yr[ow] /= 4.0f;
+    }
+  }
+}
 
-const Loops& loops() { return variant(baseline::table, avx2::table, avx512::table); }
+// dX of one plane; with accumulate false, rows and columns past the last block (odd sizes) are
+// left to the caller's zero fill. Max: only the argmax cell takes g; the others keep their value
+// (v + 0 would turn -0 into +0, so they are written back unchanged instead).
+template <bool kAccumulate>
+void backward_2x2_plane(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx) {
+  for (int64_t oh = 0; oh < d.out_h; ++oh) {
+    const float* r0 = x + 2 * oh * d.in_w;
+    const float* r1 = r0 + d.in_w;
+    float* d0 = dx + 2 * oh * d.in_w;
+    float* d1 = d0 + d.in_w;
+    const float* gr = g + oh * d.out_w;
+    if (f == PoolFunction::Mean) {
+      for (int64_t ow = 0; ow < d.out_w; ++ow) {
+        const float share = gr[ow] / 4.0f;
+        float* c0 = d0 + 2 * ow;
+        float* c1 = d1 + 2 * ow;
+        c0[0] = (kAccumulate ? c0[0] : 0.0f) + share, c0[1] = (kAccumulate ? c0[1] : 0.0f) + share;
+        c1[0] = (kAccumulate ? c1[0] : 0.0f) + share, c1[1] = (kAccumulate ? c1[1] : 0.0f) + share;
+      }
+      continue;
+    }
+    for (int64_t ow = 0; ow < d.out_w; ++ow) {
+      float m;
+      const int at = block_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], m);
+      const float v = gr[ow];
+      float* c0 = d0 + 2 * ow;
+      float* c1 = d1 + 2 * ow;
+      const float b0 = kAccumulate ? c0[0] : 0.0f, b1 = kAccumulate ? c0[1] : 0.0f;
+      const float b2 = kAccumulate ? c1[0] : 0.0f, b3 = kAccumulate ? c1[1] : 0.0f;
+      c0[0] = at == 0 ? b0 + v : b0;
+      c0[1] = at == 1 ? b1 + v : b1;
+      c1[0] = at == 2 ? b2 + v : b2;
+      c1[1] = at == 3 ? b3 + v : b3;
+    }
+  }
+}
+
+NETKIT_VECTOR_CLONES void backward_2x2(PoolFunction f, const float* x, const float* g, const PoolDims& d, float* dx,
+                                       bool accumulate) {
+  if (accumulate)
+    backward_2x2_plane<true>(f, x, g, d, dx);
+  else
+    backward_2x2_plane<false>(f, x, g, d, dx);
+}
 
 }  // namespace
 
@@ -135,7 +203,7 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 void pool_forward(PoolFunction f, const float* x, PoolDims d, float* y) {
   if (!is_2x2_stride_2(d)) return pool_forward_windows(f, x, d, y);
   const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
-  parallel_for(d.planes, [&](int64_t p) { loops().forward_2x2_plane(f, x + p * in_plane, d, y + p * out_plane); });
+  parallel_for(d.planes, [&](int64_t p) { forward_2x2_plane(f, x + p * in_plane, d, y + p * out_plane); });
 }
 
 void pool_forward_windows(PoolFunction f, const float* x, PoolDims d, float* y) {
@@ -157,7 +225,7 @@ void pool_backward(PoolFunction f, const float* x, const float* g, PoolDims d, f
   parallel_for(d.planes, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     if (!accumulate && !covered) std::fill(dxp, dxp + in_plane, 0.0f);
-    loops().backward_2x2(f, x + p * in_plane, g + p * out_plane, d, dxp, accumulate);
+    backward_2x2(f, x + p * in_plane, g + p * out_plane, d, dxp, accumulate);
   });
 }
 

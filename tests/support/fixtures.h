@@ -7,7 +7,6 @@
 #include <string>
 
 #include <netkit/core/parallel.h>
-#include <netkit/layers/kernels/instruction_set.h>
 
 namespace netkit::test {
 
@@ -21,19 +20,6 @@ class ThreadCount {
 
  private:
   int saved_;
-};
-
-// Restores, when the scope ends, the instruction set the kernels used when it began (for tests
-// that force each set in turn with kernels::use_instruction_set).
-class InstructionSetRestorer {
- public:
-  InstructionSetRestorer() : saved_(kernels::instruction_set()) {}
-  ~InstructionSetRestorer() { kernels::use_instruction_set(saved_); }
-  InstructionSetRestorer(const InstructionSetRestorer&) = delete;
-  InstructionSetRestorer& operator=(const InstructionSetRestorer&) = delete;
-
- private:
-  kernels::InstructionSet saved_;
 };
 
 // A file name that is removed when the test ends.

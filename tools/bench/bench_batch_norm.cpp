@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +17,7 @@
 #include <netkit/core/parallel.h>
 #include <netkit/core/random.h>
 #include <netkit/layers/batch_norm.h>
-#include <netkit/layers/kernels/instruction_set.h>
+#include <netkit/layers/kernels/batch_norm_loops.h>
 #include "bench_timing.h"
 
 using namespace netkit;
@@ -56,16 +55,22 @@ int main(int argc, char** argv) {
     else if (arg == "--repeat-seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
     else if (arg == "--instruction-set" && i + 1 < argc) {
-      const std::string text = argv[++i];
-      const std::optional<kernels::InstructionSet> set = kernels::instruction_set_named(text);
-      if (!set) {
+      const std::string set = argv[++i];
+      bool known = false;
+      for (auto s :
+           {kernels::batch_norm_loops::InstructionSet::baseline, kernels::batch_norm_loops::InstructionSet::avx2,
+            kernels::batch_norm_loops::InstructionSet::avx512})
+        if (set == kernels::batch_norm_loops::name(s)) {
+          known = true;
+          if (!kernels::batch_norm_loops::use_instruction_set(s)) {
+            std::fprintf(stderr, "bench_batch_norm: --instruction-set %s: not supported by this build or CPU\n",
+                         set.c_str());
+            return 2;
+          }
+        }
+      if (!known) {
         std::fprintf(stderr, "bench_batch_norm: --instruction-set: expected baseline, avx2 or avx512, got \"%s\"\n",
-                     text.c_str());
-        return 2;
-      }
-      if (!kernels::use_instruction_set(*set)) {
-        std::fprintf(stderr, "bench_batch_norm: --instruction-set %s: not supported by this build or CPU\n",
-                     text.c_str());
+                     set.c_str());
         return 2;
       }
     } else {
@@ -85,7 +90,8 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"impl\": \"netkit\", \"info\": {\"threads\": %d, \"openblas_core\": \"%s\", \"bn_instruction_set\": \"%s\", "
       "\"copy_gbps\": %.2f}}\n",
-      threads, blas::core_name().c_str(), kernels::name(kernels::instruction_set()), copy_rate / 1e9);
+      threads, blas::core_name().c_str(), kernels::batch_norm_loops::name(kernels::batch_norm_loops::instruction_set()),
+      copy_rate / 1e9);
 
   const std::vector<std::vector<int64_t>> shapes{{64, 16, 28, 28}, {64, 32, 14, 14}, {32, 64, 56, 56}, {256, 1024}};
   const BatchNormalization layer;
