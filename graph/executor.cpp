@@ -447,11 +447,6 @@ ArrayStore& Executor::store(Net& net) {
   return run_->store;
 }
 
-const ArrayStore& Executor::store() const {
-  static const ArrayStore empty;
-  return run_ ? run_->store : empty;
-}
-
 int64_t Executor::activation_bytes() const {
   if (!run_) return 0;
   int64_t elements = run_->forward_buffers.total_elements();

@@ -64,7 +64,6 @@ class Executor {
   // Every learnable and moving array of `net` (the net this executor runs), bound for the plan
   // of the last forward pass, with the gradients of the last backward.
   ArrayStore& store(Net& net);
-  const ArrayStore& store() const;
   // The store's list (a copy): every learnable and moving array with its gradient.
   std::vector<ArrayRef> array_refs(Net& net) { return store(net).arrays(); }
 

@@ -14,8 +14,8 @@ namespace {
 // A batch of `data` for the net's input ports only (a dataset also holds targets).
 std::map<std::string, Array> net_inputs(const Net& net, const Dataset& data, const std::vector<int64_t>& indices) {
   std::map<std::string, Array> batch = data.batch(indices);
+  const auto ports = net.input_ports();
   for (auto it = batch.begin(); it != batch.end();) {
-    const auto ports = net.input_ports();
     it = std::find(ports.begin(), ports.end(), it->first) == ports.end() ? batch.erase(it) : std::next(it);
   }
   return batch;

@@ -1,4 +1,4 @@
-// Plain reference batch normalization: the formulas of BN_SPEC.md written out literally in
+// Plain reference batch normalization: the formulas of docs/batch_norm.md written out literally in
 // double precision, one element at a time. It is the test oracle for the fast kernels.
 #pragma once
 
