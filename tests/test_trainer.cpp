@@ -158,3 +158,16 @@ TEST_CASE("Net: default-constructed, an empty graph that can be assigned", "[gra
   net = Net(LinearLayer({{"Input", 1}, {"Weights", {{2.0}}}, {"Biases", {0.0}}}));
   CHECK(net.evaluate(Array{3.0})[0] == 6.0f);
 }
+
+TEST_CASE("Executor: the in-place path's misuse is named", "[graph][array_store]") {
+  Net net(LinearLayer({{"Input", 1}, {"Weights", {{2.0}}}, {"Biases", {0.0}}}));
+  Executor executor(net);
+  CHECK_THROWS_WITH(executor.output("Output"), Catch::Matchers::Contains("no output before a forward pass"));
+  executor.run_forward({{"Input", Array{{1.0}}}}, Mode::Test, false);
+  CHECK_THROWS_WITH(executor.output("Out"),
+                    Catch::Matchers::Equals("net: output of an unknown output port \"Out\"; expected one of "
+                                            "\"Output\", got \"Out\""));
+  CHECK_THROWS_WITH(executor.step_input({}, 0), Catch::Matchers::Contains("no layer input kept"));
+  CHECK_THROWS_WITH(executor.output_gradient("Output"),
+                    Catch::Matchers::Contains("backward without a forward pass to differentiate"));
+}
